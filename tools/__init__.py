@@ -1,0 +1,41 @@
+"""Tools: how a Python function becomes something a model can call.
+
+`@tool` derives a JSON schema from type hints and the docstring; a `ToolRegistry` is an
+object you build from tools (nothing registers itself on import); `registry.call()` turns
+a raw call into a `ToolOutcome` — every failure is a message the model can act on.
+Built-in tools (python, terminal, math, ...) are factories in `tools.builtin`.
+"""
+
+from tools._arguments import cap_output, parse_arguments, render_result
+from tools._registry import ToolRegistry
+from tools._tool import DEFAULT_MAX_OUTPUT_CHARS, Tool, tool
+from tools._types import (
+    Approval,
+    ApprovalDecision,
+    ApprovalRequest,
+    Approver,
+    ToolContext,
+    ToolDefinition,
+    ToolError,
+    ToolErrorKind,
+    ToolOutcome,
+)
+
+__all__ = [
+    "DEFAULT_MAX_OUTPUT_CHARS",
+    "Approval",
+    "ApprovalDecision",
+    "ApprovalRequest",
+    "Approver",
+    "Tool",
+    "ToolContext",
+    "ToolDefinition",
+    "ToolError",
+    "ToolErrorKind",
+    "ToolOutcome",
+    "ToolRegistry",
+    "cap_output",
+    "parse_arguments",
+    "render_result",
+    "tool",
+]
