@@ -1,0 +1,165 @@
+"""Starting, draining and killing the host process that holds a sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import signal
+from collections.abc import Callable
+
+from sandbox._text import BoundedBuffer
+from sandbox._tiers import Launch
+from sandbox._types import Limits
+
+
+def count_tasks(uid: int) -> int:
+    """Processes and threads owned by ``uid`` now (what RLIMIT_NPROC counts)."""
+    count = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{name}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{name}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def _rlimit_setter(limits: Limits, nproc: int) -> Callable[[], None]:
+    values = (
+        (resource.RLIMIT_CPU, limits.cpu_seconds),
+        (resource.RLIMIT_AS, limits.memory_bytes),
+        (resource.RLIMIT_FSIZE, limits.file_size_bytes),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+        (resource.RLIMIT_NPROC, nproc),
+        (resource.RLIMIT_CORE, 0),
+    )
+
+    def apply() -> None:  # runs in the child between fork and exec
+        for which, value in values:
+            resource.setrlimit(which, (value, value))
+
+    return apply
+
+
+async def start(
+    launch: Launch,
+    *,
+    limits: Limits,
+    run_as: int | None,
+    stdin: int,
+    stream_limit: int = 1 << 16,
+) -> asyncio.subprocess.Process:
+    """Start the host process of a sandboxed command in its own session.
+
+    Args:
+        launch: The command line and environment.
+        limits: Resource limits, applied as rlimits before exec.
+        run_as: When running as root, the unprivileged uid (and gid) to drop to first.
+        stdin: ``asyncio.subprocess.PIPE`` or ``DEVNULL``.
+        stream_limit: Longest line the stdout reader accepts (for line protocols).
+    """
+    uid = os.getuid() if run_as is None else run_as
+    nproc = count_tasks(uid) + limits.processes
+    drop: dict[str, object] = {}
+    if run_as is not None:
+        drop = {"user": run_as, "group": run_as, "extra_groups": []}
+    return await asyncio.create_subprocess_exec(
+        *launch.argv,
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=launch.env,
+        cwd=launch.host_cwd,
+        pass_fds=launch.pass_fds,
+        start_new_session=True,
+        limit=stream_limit,
+        preexec_fn=_rlimit_setter(limits, nproc),
+        **drop,  # type: ignore[arg-type]
+    )
+
+
+def kill_tree(proc: asyncio.subprocess.Process) -> None:
+    """SIGKILL the process group; the pid namespace takes the rest of the tree with it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+
+
+async def pump(
+    stream: asyncio.StreamReader,
+    buffer: BoundedBuffer,
+    on_flood: Callable[[], None],
+    flood_bytes: int,
+) -> None:
+    """Read a stream to its end into a bounded buffer; call ``on_flood`` past a limit."""
+    flooded = False
+    while chunk := await stream.read(65536):
+        buffer.feed(chunk)
+        if not flooded and buffer.total > flood_bytes:
+            flooded = True
+            on_flood()
+
+
+class SandboxProcess:
+    """A long-lived sandboxed process (e.g. a warm interpreter) with pipes to talk to it.
+
+    Its stderr is collected into a bounded buffer; stdin and stdout belong to the caller.
+    The caller must ``await kill()`` when done; nothing in the sandbox survives that.
+    """
+
+    def __init__(
+        self,
+        proc: asyncio.subprocess.Process,
+        stderr: BoundedBuffer,
+        tasks: list[asyncio.Task[None]],
+        cleanup: Callable[[], None],
+    ) -> None:
+        self._proc = proc
+        self._stderr = stderr
+        self._tasks = tasks
+        self._cleanup = cleanup
+        self.killed_reason: str | None = None
+
+    @property
+    def stdin(self) -> asyncio.StreamWriter:
+        """The process's standard input."""
+        assert self._proc.stdin is not None
+        return self._proc.stdin
+
+    @property
+    def stdout(self) -> asyncio.StreamReader:
+        """The process's standard output."""
+        assert self._proc.stdout is not None
+        return self._proc.stdout
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status once the process has ended, else None."""
+        return self._proc.returncode
+
+    def stderr_text(self) -> str:
+        """Standard error so far, bounded and sanitised."""
+        return self._stderr.text()
+
+    def stop(self, reason: str) -> None:
+        """Kill the whole tree now (from a callback), remembering why."""
+        self.killed_reason = self.killed_reason or reason
+        kill_tree(self._proc)
+
+    async def wait(self) -> int:
+        """Wait for the process to end and return its exit status."""
+        return await self._proc.wait()
+
+    async def kill(self) -> None:
+        """End the whole process tree and release what the process held."""
+        kill_tree(self._proc)
+        await self._proc.wait()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._cleanup()

@@ -1,0 +1,468 @@
+"""`Sandbox`: run commands isolated from the host, inside one workspace directory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import stat
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+import structlog
+
+from sandbox import _tiers
+from sandbox._launcher import landlock_abi
+from sandbox._process import SandboxProcess, kill_tree, pump, start
+from sandbox._seccomp import build_filter_bpf
+from sandbox._text import BoundedBuffer
+from sandbox._types import ExecResult, Limits, SandboxUnavailable, Tier
+from sandbox._workspace import Usage, resolve_inside, scan
+
+_log = structlog.get_logger(__name__)
+_NOBODY = 65534
+_UNSAFE_WARNING = "[sandbox] WARNING: this ran WITHOUT isolation (unsafe mode)\n"
+_STOP_NOTES = {
+    "timeout": "the wall-clock timeout of {timeout:g} s was reached; the process tree was killed",
+    "output": "the output exceeded {output} bytes; the process tree was killed",
+    "workspace": "the workspace grew past its limit ({bytes} bytes, {files} entries); "
+    "the process tree was killed",
+}
+
+
+class Sandbox:
+    """Runs commands in isolation with one writable workspace directory.
+
+    The isolation tier is chosen on first use by a self-test that really attempts a
+    breach (reading a host file, writing outside the workspace, connecting to a host
+    socket) and is kept on this object. Without a working tier, calls raise
+    `SandboxUnavailable` unless ``allow_unsafe`` was given, in which case every call runs
+    unisolated and says so.
+
+    Args:
+        workspace: The directory commands may read and write (shown as /workspace under
+            bubblewrap). Created if missing.
+        limits: Default resource limits of every call.
+        tier: Force one tier (still self-tested) instead of the best available.
+        allow_unsafe: Run without isolation when no tier works (warns on every call).
+        run_as: When running as root, the unprivileged uid to drop to before starting
+            anything; default: the workspace owner, or 65534 if root owns it. As root,
+            the workspace is handed (chown) to that uid so the sandbox can write it.
+    """
+
+    def __init__(
+        self,
+        workspace: Path,
+        *,
+        limits: Limits | None = None,
+        tier: Tier | None = None,
+        allow_unsafe: bool = False,
+        run_as: int | None = None,
+    ) -> None:
+        self.workspace = Path(workspace).absolute()
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self.limits = limits or Limits()
+        self.allow_unsafe = allow_unsafe
+        self.diagnostics: dict[str, str] = {}
+        self._forced_tier = tier
+        self._tier: Tier | None = None
+        self._lock = asyncio.Lock()
+        self._owned_root: Path | None = None
+        self._private: Path | None = None
+        self._seccomp: bytes | None = None
+        self._run_as = self._pick_uid(run_as)
+
+    @classmethod
+    def temporary(cls, **options: object) -> Sandbox:
+        """A sandbox with a fresh temporary workspace, removed by `aclose`.
+
+        Args:
+            **options: Keyword arguments of the constructor, except ``workspace``.
+        """
+        root = Path(tempfile.mkdtemp(prefix="agentloop-sandbox-"))
+        root.chmod(0o711)
+        sandbox = cls(root / "workspace", **options)  # type: ignore[arg-type]
+        sandbox._owned_root = root
+        return sandbox
+
+    async def __aenter__(self) -> Sandbox:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Remove the private directory (and the workspace, if this sandbox made it)."""
+        for path in (self._private, self._owned_root):
+            if path is not None:
+                await asyncio.to_thread(shutil.rmtree, path, True)
+        self._private = None
+        self._owned_root = None
+
+    @property
+    def tier(self) -> Tier | None:
+        """The tier chosen by the self-test, or None before the first call."""
+        return self._tier
+
+    @property
+    def inner_workspace(self) -> PurePosixPath:
+        """The workspace path as sandboxed commands see it."""
+        if self._tier == "bubblewrap":
+            return _tiers.INNER_WORKSPACE
+        return PurePosixPath(self.workspace)
+
+    async def ensure_ready(self) -> Tier:
+        """Run the self-test once and return the tier every call will use.
+
+        Raises:
+            SandboxUnavailable: No tier isolates and unsafe mode was not allowed.
+        """
+        async with self._lock:
+            if self._tier is None:
+                self._tier = await self._select_tier()
+            return self._tier
+
+    async def exec(
+        self,
+        argv: list[str],
+        *,
+        stdin: bytes | str | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 30.0,
+        limits: Limits | None = None,
+    ) -> ExecResult:
+        """Run a command to completion inside the sandbox.
+
+        Args:
+            argv: Program and arguments (looked up on the sandbox's PATH).
+            stdin: Input; /dev/null when None.
+            cwd: Working directory relative to the workspace (default: its root).
+            env: Variables added to the minimal environment.
+            timeout: Wall-clock seconds before the whole process tree is killed.
+            limits: Limits for this call instead of the sandbox's defaults.
+
+        Returns:
+            The result; a non-zero exit or a timeout is data, not an exception.
+
+        Raises:
+            SandboxUnavailable: No isolation is available (and unsafe mode is off).
+            WorkspaceError: ``cwd`` is outside the workspace.
+        """
+        tier = await self.ensure_ready()
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        result = await self._run(tier, argv, data, cwd, env, timeout, limits or self.limits)
+        if tier == "none":
+            _log.warning("sandbox.unsafe", argv0=argv[0] if argv else "")
+        return result
+
+    async def spawn(
+        self,
+        argv: list[str],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        limits: Limits | None = None,
+    ) -> SandboxProcess:
+        """Start a long-lived sandboxed process with piped stdin/stdout.
+
+        The workspace limit is watched while it lives. The caller owns timeouts and
+        must ``await process.kill()``.
+        """
+        tier = await self.ensure_ready()
+        if tier == "none":
+            _log.warning("sandbox.unsafe", argv0=argv[0] if argv else "")
+        limits = limits or self.limits
+        rel = resolve_inside(self.workspace, cwd or ".")
+        baseline = await self.check_workspace()
+        prepared = self._prepare(tier, argv, rel, env, limits)
+        try:
+            proc = await start(
+                prepared.launch,
+                limits=limits,
+                run_as=self._run_as,
+                stdin=PIPE,
+                stream_limit=8 << 20,
+            )
+        except BaseException:
+            prepared.release()
+            raise
+        finally:
+            prepared.close_fds()
+        stderr = BoundedBuffer(limits.output_bytes)
+        holder: list[SandboxProcess] = []
+
+        def stop(why: str) -> None:
+            holder[0].stop(why)
+
+        assert proc.stderr is not None
+        tasks = [
+            asyncio.create_task(
+                pump(proc.stderr, stderr, lambda: stop("output"), limits.output_kill_bytes)
+            ),
+            asyncio.create_task(self._watch(baseline, limits, stop)),
+        ]
+        holder.append(SandboxProcess(proc, stderr, tasks, prepared.release))
+        return holder[0]
+
+    async def check_workspace(self) -> Usage:
+        """Measure the workspace, strip setuid/setgid bits and (as root) hand it over."""
+        return await asyncio.to_thread(
+            scan, self.workspace, chown_to=self._run_as, strip_setid=True
+        )
+
+    def _pick_uid(self, run_as: int | None) -> int | None:
+        if os.geteuid() != 0:
+            return None
+        if run_as is not None:
+            return run_as
+        owner = self.workspace.stat().st_uid
+        return owner if owner != 0 else _NOBODY
+
+    async def _select_tier(self) -> Tier:
+        candidates = (self._forced_tier,) if self._forced_tier else _tiers.tier_order()
+        for tier in candidates:
+            if tier == "none":
+                break
+            reason = await self._self_test(tier)
+            if reason is None:
+                _log.info("sandbox.tier", tier=tier)
+                return tier
+            self.diagnostics[tier] = reason
+            _log.info("sandbox.tier_unavailable", tier=tier, reason=reason)
+        if self.allow_unsafe:
+            _log.warning("sandbox.unsafe_mode")
+            return "none"
+        details = "; ".join(f"{tier}: {why}" for tier, why in self.diagnostics.items())
+        raise SandboxUnavailable(
+            "no isolation is available, so sandboxed tools are disabled "
+            f"({details or 'no tier tried'}). Install bubblewrap (Debian: apt-get install "
+            "bubblewrap) or enable unprivileged user namespaces; or opt into unsafe mode."
+        )
+
+    async def _self_test(self, tier: Tier) -> str | None:
+        """Attempt a breach under ``tier``; return why it fails to isolate, or None."""
+        if tier == "bubblewrap" and shutil.which("bwrap") is None:
+            return "bwrap is not installed"
+        if tier == "unshare" and (shutil.which("unshare") is None or landlock_abi() < 1):
+            return "unshare or Landlock is missing"
+        if not os.path.exists(_tiers.SYSTEM_PYTHON):
+            return f"{_tiers.SYSTEM_PYTHON} is missing"
+        canary = self._private_dir() / "canary"
+        canary.write_text("host secret\n")
+        canary.chmod(0o644)
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            port = listener.getsockname()[1]
+            argv = [_tiers.SYSTEM_PYTHON, "-I", "-S", "-c", _tiers.PROBE_SOURCE]
+            try:
+                result = await self._run(
+                    tier, [*argv, str(canary), str(port)], None, None, None, 20.0, self.limits
+                )
+            except OSError as exc:
+                return f"cannot start: {exc}"
+        lines = result.stdout.strip().splitlines()
+        if not lines or not lines[-1].startswith("probe-finished"):
+            return f"self-test did not run (exit {result.exit_code}): {result.stderr.strip()[:300]}"
+        breaches = lines[-1].split()[1:]
+        return f"breach: {', '.join(breaches)}" if breaches else None
+
+    async def _run(
+        self,
+        tier: Tier,
+        argv: list[str],
+        stdin: bytes | None,
+        cwd: str | os.PathLike[str] | None,
+        env: dict[str, str] | None,
+        timeout: float,
+        limits: Limits,
+    ) -> ExecResult:
+        started = time.monotonic()
+        rel = resolve_inside(self.workspace, cwd or ".")
+        baseline = await self.check_workspace()
+        prepared = self._prepare(tier, argv, rel, env, limits)
+        try:
+            try:
+                proc = await start(
+                    prepared.launch,
+                    limits=limits,
+                    run_as=self._run_as,
+                    stdin=DEVNULL if stdin is None else PIPE,
+                )
+            finally:
+                prepared.close_fds()
+            out, err, reason = await self._supervise(proc, stdin, timeout, limits, baseline)
+        finally:
+            prepared.release()
+        await self.check_workspace()
+        notes = _UNSAFE_WARNING if tier == "none" else ""
+        if reason is not None:
+            note = _STOP_NOTES[reason].format(
+                timeout=timeout,
+                output=limits.output_kill_bytes,
+                bytes=limits.workspace_bytes,
+                files=limits.workspace_files,
+            )
+            notes += f"[sandbox] stopped: {note}\n"
+        stderr = err.text()
+        if notes:
+            stderr = (
+                f"{stderr}\n{notes}" if stderr and not stderr.endswith("\n") else stderr + notes
+            )
+        return ExecResult(
+            exit_code=proc.returncode if proc.returncode is not None else -9,
+            stdout=out.text(),
+            stderr=stderr,
+            timed_out=reason == "timeout",
+            truncated=out.truncated or err.truncated,
+            duration=time.monotonic() - started,
+            tier=tier,
+            killed_reason=reason,
+        )
+
+    async def _supervise(
+        self,
+        proc: asyncio.subprocess.Process,
+        stdin: bytes | None,
+        timeout: float,
+        limits: Limits,
+        baseline: Usage,
+    ) -> tuple[BoundedBuffer, BoundedBuffer, str | None]:
+        reasons: list[str] = []
+
+        def stop(why: str) -> None:
+            if not reasons:
+                reasons.append(why)
+            kill_tree(proc)
+
+        out, err = BoundedBuffer(limits.output_bytes), BoundedBuffer(limits.output_bytes)
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [
+            asyncio.create_task(
+                pump(proc.stdout, out, lambda: stop("output"), limits.output_kill_bytes)
+            ),
+            asyncio.create_task(
+                pump(proc.stderr, err, lambda: stop("output"), limits.output_kill_bytes)
+            ),
+        ]
+        if stdin is not None:
+            readers.append(asyncio.create_task(_feed(proc, stdin)))
+        watcher = asyncio.create_task(self._watch(baseline, limits, stop))
+        try:
+            try:
+                await asyncio.wait_for(proc.wait(), timeout)
+            except TimeoutError:
+                stop("timeout")
+                await proc.wait()
+            # The pid namespace is gone with its init, so the pipes close at once; the
+            # grace period only matters in unsafe mode, where a daemon may keep them.
+            _, pending = await asyncio.wait(readers, timeout=2.0)
+        except BaseException:
+            kill_tree(proc)
+            raise
+        finally:
+            watcher.cancel()
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(watcher, *readers, return_exceptions=True)
+        return out, err, reasons[0] if reasons else None
+
+    async def _watch(self, baseline: Usage, limits: Limits, stop: Callable[[str], None]) -> None:
+        max_bytes = max(limits.workspace_bytes, baseline.bytes)
+        max_entries = max(limits.workspace_files, baseline.entries)
+        interval = 0.1
+        while True:
+            await asyncio.sleep(interval)
+            began = time.monotonic()
+            usage = await asyncio.to_thread(scan, self.workspace, strip_setid=False)
+            interval = max(0.1, 20 * (time.monotonic() - began))
+            if usage.bytes > max_bytes or usage.entries > max_entries:
+                stop("workspace")
+                return
+
+    def _prepare(
+        self,
+        tier: Tier,
+        argv: list[str],
+        rel: PurePosixPath,
+        env: dict[str, str] | None,
+        limits: Limits,
+    ) -> _Prepared:
+        if tier == "bubblewrap":
+            flags = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+            workspace_fd = os.open(self.workspace, flags)
+            read_end, write_end = os.pipe()
+            os.write(write_end, self._seccomp_program())
+            os.close(write_end)
+            launch = _tiers.bubblewrap(
+                argv,
+                workspace_fd=workspace_fd,
+                seccomp_fd=read_end,
+                cwd=rel,
+                env=env,
+                limits=limits,
+            )
+            return _Prepared(launch, [workspace_fd, read_end], None)
+        tmp = Path(tempfile.mkdtemp(dir=self._private_dir()))
+        if self._run_as is not None:
+            os.chown(tmp, self._run_as, self._run_as)
+        if tier == "unshare":
+            launch = _tiers.unshare(
+                argv,
+                workspace=self.workspace,
+                tmp=tmp,
+                seccomp=self._seccomp_program(),
+                cwd=rel,
+                env=env,
+            )
+        else:
+            launch = _tiers.unsafe(argv, workspace=self.workspace, tmp=tmp, cwd=rel, env=env)
+        return _Prepared(launch, [], tmp)
+
+    def _private_dir(self) -> Path:
+        if self._private is None:
+            parent = self._owned_root
+            self._private = Path(tempfile.mkdtemp(prefix="agentloop-sandbox-host-", dir=parent))
+            self._private.chmod(
+                stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
+            )
+        return self._private
+
+    def _seccomp_program(self) -> bytes:
+        if self._seccomp is None:
+            self._seccomp = build_filter_bpf()
+        return self._seccomp
+
+
+class _Prepared:
+    """A launch plus what it holds on the host: descriptors and a private tmp dir."""
+
+    def __init__(self, launch: _tiers.Launch, fds: list[int], tmp: Path | None) -> None:
+        self.launch = launch
+        self._fds = fds
+        self._tmp = tmp
+
+    def close_fds(self) -> None:
+        while self._fds:
+            os.close(self._fds.pop())
+
+    def release(self) -> None:
+        self.close_fds()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+async def _feed(proc: asyncio.subprocess.Process, data: bytes) -> None:
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        proc.stdin.write(data)
+        await proc.stdin.drain()
+    proc.stdin.close()
+
+
+PIPE = asyncio.subprocess.PIPE
+DEVNULL = asyncio.subprocess.DEVNULL
