@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import structlog
 from pydantic import ValidationError
 
 from tools._arguments import ArgumentsError, cap_output, parse_arguments, render_result
+from tools._log import get_logger
 from tools._tool import Tool
 from tools._types import (
     ApprovalRequest,
@@ -23,7 +23,7 @@ from tools._types import (
     ToolOutcome,
 )
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 # Sync tools run in threads; enough workers that a reply's calls really run side by side.
 _MAX_THREADS = 32
@@ -57,6 +57,10 @@ class ToolRegistry:
     def definitions(self) -> list[dict[str, Any]]:
         """The `tools` list of a chat-completions request."""
         return [t.definition.to_openai() for t in self._tools.values()]
+
+    def parameter_schemas(self) -> dict[str, dict[str, Any]]:
+        """Tool name -> JSON schema of its parameters."""
+        return {name: t.definition.parameters for name, t in self._tools.items()}
 
     def __len__(self) -> int:
         return len(self._tools)

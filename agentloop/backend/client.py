@@ -1,0 +1,309 @@
+"""The one module that talks to the server through `openai`.
+
+Requests are sent as plain JSON bodies through `AsyncOpenAI.post` (the SDK's transport,
+auth and error types, without rebuilding typed request and response objects every turn);
+responses are parsed by `agentloop.backend.parse`. Retries are ours (tenacity), not the
+SDK's: exponential backoff with jitter on connection errors, timeouts, 408, 429 and 5xx,
+honouring `Retry-After`; none on other 4xx.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx2
+import openai
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from agentloop.backend.errors import (
+    StreamInterrupted,
+    describe_status_error,
+    is_retryable,
+    retry_after,
+    to_backend_error,
+)
+from agentloop.backend.parse import ReplyBuilder
+from agentloop.backend.think import ThinkStream
+from agentloop.backend.types import (
+    ChatRequest,
+    DeltaHandler,
+    ModelReply,
+    RetryHandler,
+    TranscriptSink,
+)
+from agentloop.config import AgentConfig
+from agentloop.errors import BackendError, ConfigError
+from agentloop.logs import get_logger
+from agentloop.profiles import ServerKind
+from agentloop.transcript import sse_payloads
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+def make_http_client(config: AgentConfig) -> httpx2.AsyncClient:
+    """The HTTP client every request goes through (the one place it is made)."""
+    timeout = httpx2.Timeout(config.request_timeout, connect=config.connect_timeout)
+    limits = httpx2.Limits(max_connections=128, max_keepalive_connections=64)
+    return httpx2.AsyncClient(timeout=timeout, limits=limits)
+
+
+class OpenAIBackend:
+    """An OpenAI-compatible chat-completions server (llama-server, vLLM, others)."""
+
+    def __init__(
+        self, config: AgentConfig, *, http_client: httpx2.AsyncClient | None = None
+    ) -> None:
+        if not config.base_url:
+            raise ConfigError("no server configured: pass base_url or set AGENTLOOP_BASE_URL")
+        self._config = config
+        self._owns_http = http_client is None
+        self._http = http_client or make_http_client(config)
+        self._client = openai.AsyncOpenAI(
+            base_url=config.base_url,
+            api_key=config.api_key,
+            max_retries=0,
+            http_client=self._http,
+        )
+        self._model: str | None = config.model
+        self._kind: ServerKind | None = config.server_kind
+        self._models: list[dict[str, Any]] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The server's OpenAI-compatible root URL."""
+        return str(self._config.base_url)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (when this backend made it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    # -- discovery ---------------------------------------------------------------------
+
+    async def list_models(self) -> list[dict[str, Any]]:
+        """`GET /models`, as plain dicts (cached)."""
+        if self._models is None:
+            response = await self._retrying(lambda: self._get_json("models"), None)
+            data = response.get("data") if isinstance(response, dict) else None
+            self._models = [m for m in data or [] if isinstance(m, dict)]
+        return self._models
+
+    async def model_id(self) -> str:
+        """The configured model id, or the first one the server lists."""
+        if self._model is None:
+            models = await self.list_models()
+            if not models or not models[0].get("id"):
+                raise BackendError(
+                    "the server lists no models", hint="pass --model or set AGENTLOOP_MODEL"
+                )
+            self._model = str(models[0]["id"])
+        return self._model
+
+    async def props(self) -> dict[str, Any] | None:
+        """llama-server's `GET /props` (None when the server has no such endpoint)."""
+        root = self.base_url.rstrip("/")
+        root = root[: -len("/v1")] if root.endswith("/v1") else root
+        try:
+            data = await self._get_json(f"{root}/props")
+        except (BackendError, openai.APIError, httpx2.HTTPError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def server_kind(self) -> ServerKind:
+        """Configured, else detected: llama-server answers /props, vLLM owns its models."""
+        if self._kind is None:
+            models = await self.list_models()
+            if any(m.get("owned_by") == "vllm" for m in models):
+                self._kind = "vllm"
+            else:
+                props = await self.props()
+                llama = props is not None and ("default_generation_settings" in props)
+                self._kind = "llama" if llama else "openai"
+            log.debug("backend.detected", server_kind=self._kind)
+        return self._kind
+
+    async def context_size(self) -> int | None:
+        """The server's context window in tokens, when it says."""
+        for model in await self.list_models():
+            for key in ("max_model_len", "context_length"):
+                if isinstance(model.get(key), int):
+                    return int(model[key])
+            meta = model.get("meta")
+            if isinstance(meta, dict) and isinstance(meta.get("n_ctx_train"), int):
+                break
+        props = await self.props()
+        if props:
+            settings = props.get("default_generation_settings") or {}
+            n_ctx = settings.get("n_ctx") or props.get("n_ctx")
+            if isinstance(n_ctx, int):
+                return n_ctx
+        return None
+
+    async def _get_json(self, path: str) -> Any:
+        response = await self._client.get(path, cast_to=httpx2.Response)
+        return json.loads(response.text)
+
+    # -- chat completions --------------------------------------------------------------
+
+    async def complete(
+        self,
+        request: ChatRequest,
+        *,
+        on_delta: DeltaHandler | None = None,
+        on_retry: RetryHandler | None = None,
+        transcript: TranscriptSink | None = None,
+    ) -> ModelReply:
+        """Send one chat-completions request (retried as configured) and parse the reply."""
+        body = await self._body(request)
+        if transcript is not None:
+            transcript.record({"type": "request", "url": self.base_url, "body": body})
+
+        async def once() -> ModelReply:
+            return await self._send(body, request, on_delta, transcript)
+
+        return await self._retrying(once, on_retry)
+
+    async def _body(self, request: ChatRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": await self.model_id(), "messages": request.messages}
+        if request.tools:
+            body["tools"] = request.tools
+            if self._config.parallel_tool_calls:
+                body["parallel_tool_calls"] = True
+        body.update(request.params)
+        if request.stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    async def _send(
+        self,
+        body: dict[str, Any],
+        request: ChatRequest,
+        on_delta: DeltaHandler | None,
+        transcript: TranscriptSink | None,
+    ) -> ModelReply:
+        started = time.perf_counter()
+        try:
+            response = await self._client.post(
+                "chat/completions", body=body, cast_to=httpx2.Response, stream=request.stream
+            )
+        except openai.APIStatusError as exc:
+            if transcript is not None:
+                transcript.record(
+                    {"type": "response", "status": exc.status_code, "body": exc.response.text}
+                )
+            raise
+        try:
+            if request.stream:
+                return await _read_stream(response, request, on_delta, transcript, started)
+            raw = await response.aread()
+        finally:
+            await response.aclose()
+        text = raw.decode("utf-8", errors="replace")
+        if transcript is not None:
+            transcript.record({"type": "response", "status": response.status_code, "body": text})
+        builder = ReplyBuilder()
+        builder.add_body(json.loads(text))
+        return builder.build()
+
+    async def _retrying(self, fn: Callable[[], Awaitable[T]], on_retry: RetryHandler | None) -> T:
+        retryer = AsyncRetrying(
+            retry=retry_if_exception(is_retryable),
+            stop=stop_after_attempt(self._config.max_retries + 1),
+            wait=self._wait,
+            before_sleep=_before_sleep(on_retry),
+            reraise=True,
+        )
+        try:
+            async for attempt in retryer:
+                with attempt:
+                    return await fn()
+        except (openai.APIError, httpx2.HTTPError, StreamInterrupted) as exc:
+            raise to_backend_error(exc, self.base_url) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if exc is not None and state.attempt_number == 1 and _never_reached_server(exc):
+            return 0.0  # a stale keep-alive connection: the request never got there
+        backoff = wait_random_exponential(multiplier=0.5, max=self._config.retry_max_wait)(state)
+        hinted = retry_after(exc) if exc is not None else None
+        return max(backoff, min(hinted, 60.0)) if hinted is not None else backoff
+
+
+async def _read_stream(
+    response: httpx2.Response,
+    request: ChatRequest,
+    on_delta: DeltaHandler | None,
+    transcript: TranscriptSink | None,
+    started: float,
+) -> ModelReply:
+    builder = ReplyBuilder()
+    think = ThinkStream(implicit=request.implicit_think)
+    lines: list[str] = []
+    first: float | None = None
+    try:
+        async for line in response.aiter_lines():
+            if transcript is not None:
+                lines.append(line)
+            if not line.startswith("data:"):
+                continue
+            for chunk in sse_payloads([line]):
+                if "error" in chunk and not chunk.get("choices"):
+                    raise StreamInterrupted(describe_status_error(chunk))
+                text, thought = builder.add_chunk(chunk)
+                if (text or thought) and first is None:
+                    first = time.perf_counter() - started
+                if on_delta is not None:
+                    # Once the server splits reasoning off itself, content is plain answer.
+                    plain = builder.reasoning_field is not None
+                    await _emit(on_delta, None if plain else think, text, thought)
+    except httpx2.HTTPError as exc:
+        raise StreamInterrupted(f"the reply broke off mid-stream ({exc!r})") from exc
+    finally:
+        if transcript is not None:
+            transcript.record({"type": "sse", "status": response.status_code, "lines": lines})
+    if on_delta is not None:
+        for kind, piece in think.finish():
+            await _call(on_delta, kind, piece)
+    return builder.build(time_to_first_token=first)
+
+
+async def _emit(on_delta: DeltaHandler, think: ThinkStream | None, text: str, thought: str) -> None:
+    if thought:
+        await _call(on_delta, "reasoning", thought)
+    if text and think is None:
+        await _call(on_delta, "text", text)
+    elif text and think is not None:
+        for kind, piece in think.feed(text):
+            await _call(on_delta, kind, piece)
+
+
+async def _call(handler: Any, *args: Any) -> None:
+    result = handler(*args)
+    if result is not None:
+        await result
+
+
+def _before_sleep(on_retry: RetryHandler | None) -> Any:
+    async def hook(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        cause = (exc.__cause__ or exc) if exc is not None else None
+        reason = f"{type(cause).__name__}: {cause}" if cause is not None else "error"
+        log.info("backend.retry", attempt=state.attempt_number, wait=round(wait, 2), reason=reason)
+        if on_retry is not None:
+            await _call(on_retry, state.attempt_number, wait, reason)
+
+    return hook
+
+
+def _never_reached_server(exc: BaseException) -> bool:
+    cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
+    return isinstance(cause, httpx2.RemoteProtocolError) and "without sending" in str(cause)

@@ -1,0 +1,114 @@
+"""Which failures are worth a retry, and how the rest become `agentloop.errors`."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from typing import Any
+
+import httpx2
+import openai
+
+from agentloop.errors import BackendError, BackendHTTPError, BackendUnavailable, ContextOverflow
+
+_RETRY_STATUSES = frozenset({408, 429})
+_OVERFLOW_MARKERS = ("exceed_context_size", "context length", "context size", "too many tokens")
+
+
+class StreamInterrupted(Exception):
+    """A streamed reply broke off, or the server sent an error event mid-stream."""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Connection errors, timeouts, broken streams, 408, 429 and 5xx are worth a retry."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in _RETRY_STATUSES or exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError | httpx2.TransportError | StreamInterrupted)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait (`Retry-After`: seconds or an HTTP date)."""
+    if not isinstance(exc, openai.APIStatusError):
+        return None
+    value = exc.response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_to_datetime(value) if value else None
+    return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def describe_status_error(body: Any) -> str:
+    """The server's own message from an error body (llama-server, vLLM, OpenAI shapes)."""
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            message = error.get("message") or error.get("msg") or json.dumps(error)
+            return str(message)
+        if isinstance(error, str):
+            return error
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return str(body)[:500] if body else "no details"
+
+
+def to_backend_error(exc: BaseException, base_url: str) -> BackendError:
+    """The run-ending error for a failure that retries did not cure."""
+    if isinstance(exc, openai.APIStatusError):
+        return _status_error(exc)
+    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
+        return BackendUnavailable(
+            f"the model server at {base_url} did not answer in time",
+            hint="it may be overloaded or stuck; check its log, or raise the request timeout",
+        )
+    if isinstance(exc, StreamInterrupted):
+        return BackendUnavailable(
+            f"the model server at {base_url} stopped mid-reply: {exc}",
+            hint="check that the server is still running (agentloop doctor)",
+        )
+    reason = exc.__cause__ or exc
+    return BackendUnavailable(
+        f"cannot reach the model server at {base_url} ({type(reason).__name__})",
+        hint="start it, or fix --base-url / AGENTLOOP_BASE_URL; `agentloop doctor` checks a server",
+    )
+
+
+def _status_error(exc: openai.APIStatusError) -> BackendHTTPError:
+    body = _body_of(exc)
+    message = describe_status_error(body)
+    status = exc.status_code
+    text = f"{message} {json.dumps(body) if body else ''}".lower()
+    if status in (400, 413) and any(marker in text for marker in _OVERFLOW_MARKERS):
+        return ContextOverflow(
+            f"the conversation no longer fits the model's context: {message}",
+            status=status,
+            body=body,
+            hint="start a new conversation, or give the server a larger context "
+            "(llama-server --ctx-size, vLLM --max-model-len)",
+        )
+    return BackendHTTPError(
+        f"the server answered {status}: {message}", status=status, body=body, hint=_hint(status)
+    )
+
+
+def _hint(status: int) -> str:
+    if status in (401, 403):
+        return "check the API key (AGENTLOOP_API_KEY)"
+    if status == 404:
+        return "check the base URL (it usually ends in /v1) and the model id (agentloop doctor)"
+    if status >= 500:
+        return "the server failed, often while parsing the model's output; see the server log"
+    return "the request was refused; run with --debug or keep a --transcript to see it"
+
+
+def _body_of(exc: openai.APIStatusError) -> Any:
+    if exc.body is not None:
+        return exc.body
+    try:
+        return json.loads(exc.response.text)
+    except (ValueError, httpx2.ResponseNotRead):
+        return None

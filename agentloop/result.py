@@ -1,0 +1,118 @@
+"""What a run returns: the answer, why it stopped, the conversation and every call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from agentloop.events import Event
+
+StopReason = Literal["completed", "max_turns", "repeated_calls", "cancelled", "backend_error"]
+"""Why a run ended: a final answer, the turn limit, a model stuck repeating one call, the
+caller cancelled it, or the server returned an error (the message is in `RunResult.error`)."""
+
+ToolErrorKind = Literal[
+    "bad_json",
+    "invalid_arguments",
+    "unknown_tool",
+    "tool_failed",
+    "timeout",
+    "refused",
+    "denied",
+    "cancelled",
+    "truncated_call",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts, summed over turns."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+        )
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Usage:
+        """Read an OpenAI `usage` object (missing fields count as zero)."""
+        if not isinstance(data, dict):
+            return cls()
+        prompt = int(data.get("prompt_tokens") or 0)
+        completion = int(data.get("completion_tokens") or 0)
+        return cls(prompt, completion, int(data.get("total_tokens") or prompt + completion))
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRecord:
+    """One executed (or refused) tool call.
+
+    Attributes:
+        call_id: The id sent back in the `role: "tool"` message.
+        name: The tool name as the model wrote it.
+        arguments: The parsed arguments, or None when they could not be parsed.
+        raw_arguments: The arguments exactly as received.
+        output: What the model was told (the result, or the error message).
+        error: Why the call failed, or None when it succeeded.
+        recovered: True when the call was recovered from text rather than `tool_calls`.
+        turn: The turn (1-based) whose reply made the call.
+        duration: Seconds the call took.
+    """
+
+    call_id: str
+    name: str
+    arguments: dict[str, Any] | None
+    raw_arguments: str
+    output: str
+    error: ToolErrorKind | None
+    recovered: bool
+    turn: int
+    duration: float
+
+    @property
+    def ok(self) -> bool:
+        """True when the tool ran and returned normally."""
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The outcome of `run_agent` / `arun_agent`.
+
+    Attributes:
+        output: The final answer text ("" when the run ended without one).
+        stop_reason: Why the run ended.
+        messages: The whole conversation in OpenAI message format.
+        tool_calls: Every call, in order.
+        usage: Tokens summed over all turns.
+        events: Every event emitted during the run.
+        turns: How many model replies the run used.
+        model: The model id used.
+        duration: Wall-clock seconds.
+        error: The backend's error message when `stop_reason == "backend_error"`.
+        reasoning: The final reply's reasoning text, if any.
+    """
+
+    output: str
+    stop_reason: StopReason
+    messages: list[dict[str, Any]]
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    events: list[Event] = field(default_factory=list)
+    turns: int = 0
+    model: str = ""
+    duration: float = 0.0
+    error: str | None = None
+    reasoning: str = ""
+
+    @property
+    def recovered_calls(self) -> int:
+        """How many calls were recovered from text instead of structured `tool_calls`."""
+        return sum(1 for call in self.tool_calls if call.recovered)

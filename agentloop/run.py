@@ -1,0 +1,89 @@
+"""`arun_agent` and `run_agent`: one run, in one call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from agentloop.backend import Backend
+from agentloop.config import AgentConfig
+from agentloop.errors import ConfigError
+from agentloop.events import EventHandler
+from agentloop.loop import Agent
+from agentloop.profiles import Profile
+from agentloop.result import RunResult
+from tools import Approver, Tool, ToolContext, ToolRegistry
+
+
+async def arun_agent(
+    prompt: str | None = None,
+    *,
+    messages: Sequence[Mapping[str, Any]] | None = None,
+    tools: Iterable[Tool] | ToolRegistry | None = None,
+    config: AgentConfig | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    profile: str | Profile | None = None,
+    max_turns: int | None = None,
+    sampling: Mapping[str, Any] | None = None,
+    system: str | None = None,
+    on_event: EventHandler | None = None,
+    approver: Approver | None = None,
+    transcript: str | Path | None = None,
+    context: ToolContext | None = None,
+    backend: Backend | None = None,
+    stream: bool | None = None,
+) -> RunResult:
+    """Run the agent loop once and return its result.
+
+    Args:
+        prompt: The user's message (or give `messages`).
+        messages: A conversation in OpenAI message format to continue.
+        tools: Tools the model may call.
+        config: Full settings; the keyword arguments below override its fields.
+        base_url: The server's OpenAI-compatible URL, e.g. "http://127.0.0.1:8001/v1".
+        model: Model id; discovered from `GET /models` when not given.
+        api_key: Bearer token, if the server wants one.
+        profile: Sampling profile name or object; chosen by model id when not given.
+        max_turns: Model replies before the run stops with "max_turns".
+        sampling: Sampling overrides, e.g. {"temperature": 0}.
+        system: A system prompt.
+        on_event: Called with every typed event (sync or async).
+        approver: Asked before calls to tools whose approval is "ask".
+        transcript: Append every raw request and response to this JSONL file.
+        context: Tool state to keep across runs (a fresh one per run otherwise).
+        backend: A stand-in backend (tests).
+        stream: Stream replies (default: the config's, True).
+    """
+    if config is not None and base_url is None and backend is None and not config.base_url:
+        raise ConfigError("no server configured: pass base_url or set config.base_url")
+    settings = (config or AgentConfig()).with_(
+        base_url=base_url, model=model, api_key=api_key, max_turns=max_turns, stream=stream
+    )
+    if backend is None and not settings.base_url:
+        raise ConfigError("no server configured: pass base_url= (e.g. http://127.0.0.1:8001/v1)")
+    async with Agent(
+        config=settings, tools=tools, profile=profile, system=system, backend=backend
+    ) as agent:
+        return await agent.run(
+            prompt,
+            messages=messages,
+            on_event=on_event,
+            approver=approver,
+            transcript=transcript,
+            context=context,
+            sampling=sampling,
+        )
+
+
+def run_agent(prompt: str | None = None, **kwargs: Any) -> RunResult:
+    """The synchronous form of `arun_agent` (same arguments). Ctrl-C ends the run as
+    "cancelled" and returns what was done so far."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(arun_agent(prompt, **kwargs))
+    raise ConfigError("run_agent() was called inside an event loop: use `await arun_agent(...)`")
