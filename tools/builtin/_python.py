@@ -1,0 +1,200 @@
+"""The ``python`` tool: model code run REPL-style by a warm, sandboxed interpreter."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from sandbox import Limits, Sandbox, SandboxError, SandboxProcess, sanitize_text
+from tools import Approval, Tool, ToolContext, ToolError, tool
+from tools.builtin import _worker
+
+_log = structlog.get_logger(__name__)
+_STATE_KEY = "tools.builtin.python.worker"
+_MAX_PART = 64 << 10
+
+
+@dataclass(frozen=True)
+class PythonPolicy:
+    """How the ``python`` tool runs.
+
+    Attributes:
+        timeout: Wall-clock seconds per call; on expiry the interpreter is stopped.
+        approval: ``auto``, ``ask`` or ``deny``.
+        output_bytes: Bytes of stdout/stderr/value kept per call (head and tail).
+        limits: Resource limits of the interpreter (None: the sandbox's defaults).
+    """
+
+    timeout: float = 30.0
+    approval: Approval = "auto"
+    output_bytes: int = 32 << 10
+    limits: Limits | None = None
+
+
+@dataclass(frozen=True)
+class _Reply:
+    stdout: str
+    stderr: str
+    value: str | None
+    error: str | None
+
+
+class PythonWorker:
+    """One sandboxed interpreter whose variables persist from call to call."""
+
+    def __init__(self, process: SandboxProcess) -> None:
+        self._process = process
+
+    @classmethod
+    async def start(cls, sandbox: Sandbox, policy: PythonPolicy) -> PythonWorker:
+        """Start an interpreter in ``sandbox``."""
+        argv = ["python3", "-I", "-c", _worker_source(), str(policy.output_bytes)]
+        return cls(await sandbox.spawn(argv, limits=policy.limits))
+
+    @property
+    def alive(self) -> bool:
+        """False once the interpreter has ended."""
+        return self._process.returncode is None
+
+    async def run(self, code: str, timeout: float) -> _Reply:
+        """Run one piece of code.
+
+        Raises:
+            ToolError: The interpreter died or timed out (its variables are then lost).
+        """
+        data = code.encode("utf-8", "surrogatepass")
+        try:
+            self._process.stdin.write(b"%d\n" % len(data) + data)
+            await self._process.stdin.drain()
+            return await asyncio.wait_for(self._read_reply(), timeout)
+        except TimeoutError:
+            self._process.stop("timeout")
+            await self._process.wait()
+            raise ToolError(
+                f"Timed out after {timeout:g} s; the Python process was stopped and the "
+                "variables from earlier calls are lost."
+            ) from None
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            raise ToolError(await self._death_notice()) from None
+
+    async def close(self) -> None:
+        """Stop the interpreter and everything it started."""
+        await self._process.kill()
+
+    async def _read_reply(self) -> _Reply:
+        header = await self._process.stdout.readline()
+        fields = header.decode("ascii", "replace").split()
+        if len(fields) != 5 or fields[0] != "R":
+            raise ValueError("malformed reply")
+        sizes = [int(f) for f in fields[1:]]
+        parts: list[str | None] = []
+        for size in sizes:
+            if size > 4 * _MAX_PART + 1024:
+                raise ValueError("oversized reply")
+            raw = await self._process.stdout.readexactly(size) if size >= 0 else None
+            parts.append(None if raw is None else sanitize_text(raw.decode("utf-8", "replace")))
+        return _Reply(parts[0] or "", parts[1] or "", parts[2], parts[3])
+
+    async def _death_notice(self) -> str:
+        self._process.stop("crash")
+        code = await self._process.wait()
+        reason = self._process.killed_reason
+        if reason == "workspace":
+            cause = "was stopped because the workspace grew past its size limit"
+        elif reason == "output":
+            cause = "was stopped because it wrote too much output"
+        elif code < 0:
+            cause = f"was killed by signal {_signal_name(-code)}"
+        else:
+            cause = f"exited with status {code}"
+        stderr = self._process.stderr_text().strip()
+        detail = f"\n{stderr}" if stderr else ""
+        return (
+            f"The Python process {cause} while running this code; variables from earlier "
+            f"calls are lost and the next call starts a fresh interpreter.{detail}"
+        )
+
+
+def python_tool(sandbox: Sandbox, policy: PythonPolicy | None = None) -> Tool:
+    """Build the ``python`` tool, which runs code in ``sandbox``.
+
+    Each run (each `ToolContext`) gets its own warm interpreter, stopped when the run
+    ends; a crash, timeout or ``os._exit`` ends only that call.
+
+    Args:
+        sandbox: Where the code runs.
+        policy: Timeout, approval and output limits.
+    """
+    policy = policy or PythonPolicy()
+
+    async def python(code: str, context: ToolContext) -> str:
+        """Run Python 3 code in a sandboxed interpreter and return what it printed.
+
+        Works like a REPL session: variables, imports and functions persist between calls,
+        and the value of a final expression is returned. The working directory is a
+        private workspace; there is no network access.
+
+        Args:
+            code: Python source code to run.
+        """
+        worker = await _worker_for(context, sandbox, policy)
+        try:
+            reply = await worker.run(code, policy.timeout)
+        finally:
+            if not worker.alive:
+                context.state.pop(_STATE_KEY, None)
+            await sandbox.check_workspace()
+        return _render(reply, unsafe=sandbox.tier == "none")
+
+    return tool(python, approval=policy.approval, timeout=policy.timeout + 10.0)
+
+
+async def _worker_for(context: ToolContext, sandbox: Sandbox, policy: PythonPolicy) -> PythonWorker:
+    worker = context.state.get(_STATE_KEY)
+    if isinstance(worker, PythonWorker) and worker.alive:
+        return worker
+    try:
+        worker = await PythonWorker.start(sandbox, policy)
+    except SandboxError as exc:
+        raise ToolError(f"The python tool is unavailable: {exc}") from None
+    context.state[_STATE_KEY] = worker
+
+    async def stop() -> None:
+        await worker.close()
+
+    context.add_cleanup(stop)
+    _log.debug("tool.python.worker_started", run_id=context.run_id)
+    return worker
+
+
+def _render(reply: _Reply, *, unsafe: bool) -> str:
+    parts = ["WARNING: this ran WITHOUT isolation (unsafe mode)"] if unsafe else []
+    if reply.stdout:
+        parts.append(
+            reply.stdout.rstrip("\n")
+            if not reply.stderr and not reply.error
+            else f"stdout:\n{reply.stdout}"
+        )
+    if reply.stderr:
+        parts.append(f"stderr:\n{reply.stderr}")
+    if reply.error is not None:
+        parts.append(reply.error)
+        raise ToolError("\n".join(parts).strip())
+    if reply.value is not None:
+        parts.append(reply.value if not parts else f"value: {reply.value}")
+    return "\n".join(parts).strip() or "(no output)"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _worker_source() -> str:
+    return Path(_worker.__file__).read_text(encoding="utf-8")
