@@ -1,0 +1,236 @@
+"""`agentloop eval`: run a JSONL suite of tool tasks and write results, summary and report.
+
+    agentloop eval TASKS.jsonl [--base-url URL ...] [--trials K] [--concurrency N] [--out DIR]
+                               [--resume] [--fail-under RATE]
+    agentloop eval compare RUN_A RUN_B
+    agentloop eval report RUN_DIR      (rewrite summary.md and report.html)
+
+Exit codes: 0 done; 1 pass@1 below --fail-under, or the server failed; 2 bad usage or a bad
+task file (nothing runs); 130 interrupted (finished trials are kept: --resume goes on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentloop.config import AgentConfig
+from agentloop.errors import AgentloopError, ConfigError
+
+if TYPE_CHECKING:
+    from agentloop.eval.runner import EvalOptions, EvalOutcome
+    from agentloop.eval.tasks import Task
+
+_SUBCOMMANDS = ("compare", "report")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `eval` sub-command."""
+    parser = subparsers.add_parser(
+        "eval",
+        help="run a suite of tool tasks and report pass rates",
+        description="Run TASKS.jsonl (see docs/eval.md) against one or more servers, or "
+        "`eval compare RUN_A RUN_B`, or `eval report RUN_DIR`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    parser.add_argument("target", help="TASKS.jsonl, or `compare` / `report`")
+    parser.add_argument("runs", nargs="*", help="run directories for compare / report")
+    parser.add_argument(
+        "--base-url",
+        action="append",
+        default=[],
+        help="server URL; repeat to spread trials over several servers (round-robin). "
+        "Default: AGENTLOOP_BASE_URL, else the embedded llama-server",
+    )
+    parser.add_argument("--model", help="model id (env AGENTLOOP_MODEL; default: the server's)")
+    parser.add_argument("--profile", help="sampling profile for tasks that name none")
+    parser.add_argument("--trials", type=int, default=1, help="trials per task, K (default 1)")
+    parser.add_argument("--concurrency", type=int, default=4, help="trials at once (default 4)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per trial")
+    parser.add_argument("--max-turns", type=int, help="turn limit for tasks that set none")
+    parser.add_argument("--retries", type=int, default=2, help="re-runs on transport errors")
+    parser.add_argument("--out", type=Path, help="output directory (default eval-runs/NAME-TIME)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument(
+        "--fail-under", type=_rate, help="exit 1 when pass@1 is below this (0.8 or 80%%)"
+    )
+    parser.add_argument(
+        "--allow-unsafe",
+        action="store_true",
+        help="run sandboxed tools without isolation when none is available (warns)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--debug", action="store_true", help="debug logs on stderr")
+    parser.set_defaults(handler=_handle)
+
+
+def _rate(text: str) -> float:
+    value = float(text.rstrip("%"))
+    if text.endswith("%") or value > 1:
+        value /= 100
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("give a rate between 0 and 1 (or 0% and 100%)")
+    return value
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from agentloop.cli.chat_cmd import configure_logging
+
+    configure_logging(args.debug)
+    if args.target in _SUBCOMMANDS:
+        return _compare(args.runs) if args.target == "compare" else _report(args.runs)
+    if args.runs:
+        print(f"agentloop eval: unexpected arguments: {' '.join(args.runs)}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_run(args, os.environ))
+    except KeyboardInterrupt:
+        print("agentloop eval: interrupted", file=sys.stderr)
+        return 130
+
+
+def _compare(runs: Sequence[str]) -> int:
+    from agentloop.eval.compare import compare_runs, load_run, render_comparison
+
+    if len(runs) != 2:
+        print("usage: agentloop eval compare RUN_A RUN_B", file=sys.stderr)
+        return 2
+    try:
+        before, after = load_run(Path(runs[0])), load_run(Path(runs[1]))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"agentloop eval compare: {exc}", file=sys.stderr)
+        return 2
+    print(render_comparison(compare_runs(before, after), runs[0], runs[1]), end="")
+    return 0
+
+
+def _report(runs: Sequence[str]) -> int:
+    from agentloop.eval.results import read_run_info
+    from agentloop.eval.runner import write_outputs
+
+    if len(runs) != 1:
+        print("usage: agentloop eval report RUN_DIR", file=sys.stderr)
+        return 2
+    out = Path(runs[0])
+    info = read_run_info(out)
+    if info is None:
+        print(f"agentloop eval report: {out} has no run.json", file=sys.stderr)
+        return 2
+    write_outputs(out, info)
+    print(f"wrote {out / 'summary.md'} and {out / 'report.html'}")
+    return 0
+
+
+def _configs(args: argparse.Namespace, environ: Mapping[str, str]) -> list[AgentConfig]:
+    base = AgentConfig.from_env(environ, model=args.model, profile=args.profile)
+    return [base.with_(base_url=url) for url in args.base_url] or [base]
+
+
+def _out_dir(args: argparse.Namespace) -> Path:
+    if args.out is not None:
+        return Path(args.out)
+    if args.resume:
+        raise ConfigError("--resume needs --out DIR (the run to continue)")
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("eval-runs") / f"{Path(args.target).stem}-{stamp}"
+
+
+async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from agentloop.eval.runner import EvalOptions
+    from agentloop.eval.tasks import TaskFileError, load_tasks
+
+    try:
+        tasks = load_tasks(args.target)
+        configs = _configs(args, environ)
+        options = EvalOptions(
+            out_dir=_out_dir(args),
+            trials=args.trials,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            transport_retries=max(0, args.retries),
+            profile=args.profile,
+            max_turns=args.max_turns,
+            resume=args.resume,
+            tasks_file=str(args.target),
+        )
+    except TaskFileError as exc:
+        print("\n".join(exc.errors), file=sys.stderr)
+        print(f"agentloop eval: nothing ran ({len(exc.errors)} problem(s))", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"agentloop eval: {exc}", file=sys.stderr)
+        return 2
+    return await _execute(tasks, configs, options, args)
+
+
+async def _execute(
+    tasks: Sequence[Task],
+    configs: list[AgentConfig],
+    options: EvalOptions,
+    args: argparse.Namespace,
+) -> int:
+    from agentloop.eval.progress import EvalProgress
+    from agentloop.eval.runner import run_eval
+    from agentloop.eval.tasks import TaskFileError
+    from agentloop.eval.toolsets import BuiltinTools
+    from agentloop.server import ensure_backend
+
+    provider = BuiltinTools(allow_unsafe=args.allow_unsafe)
+    progress = EvalProgress() if not args.no_progress and sys.stderr.isatty() else None
+    try:
+        async with ensure_backend(configs[0]) as first:
+            ready = [first, *configs[1:]]
+            if progress is None:
+                outcome = await run_eval(tasks, ready, options, provider=provider)
+            else:
+                with progress:
+                    outcome = await run_eval(
+                        tasks,
+                        ready,
+                        options,
+                        provider=provider,
+                        on_trial=progress.advance,
+                        on_start=progress.start,
+                    )
+    except TaskFileError as exc:
+        print("\n".join(exc.errors), file=sys.stderr)
+        return 2
+    except AgentloopError as exc:
+        print(f"agentloop eval: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+    return _finish(outcome, options, args.fail_under)
+
+
+def _finish(outcome: EvalOutcome, options: EvalOptions, fail_under: float | None) -> int:
+    from agentloop.eval.results import REPORT_FILE, SUMMARY_FILE
+
+    s = outcome.summary
+    print(
+        f"pass@1 {s.overall.pass_at_1:.1%}  pass^{s.k} {s.overall.pass_hat_k:.1%}  "
+        f"({s.overall.passed_trials}/{s.overall.trials} trials passed, {s.overall.tasks} tasks)"
+    )
+    for group in s.categories:
+        rates = f"pass@1 {group.pass_at_1:6.1%}  pass^{s.k} {group.pass_hat_k:6.1%}"
+        print(f"  {group.name:<20} {rates}")
+    print(f"results in {options.out_dir}/ ({SUMMARY_FILE}, {REPORT_FILE})")
+    if outcome.interrupted:
+        print(
+            f"agentloop eval: interrupted; continue with --resume --out {options.out_dir}",
+            file=sys.stderr,
+        )
+        return 130
+    if fail_under is not None and s.overall.pass_at_1 < fail_under:
+        print(
+            f"agentloop eval: pass@1 {s.overall.pass_at_1:.1%} is below --fail-under "
+            f"{fail_under:.1%}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,255 @@
+"""Run an eval: K trials per task at bounded concurrency, spread over one or more servers,
+appending each finished trial to `results.jsonl`; then write the summary and the report.
+
+Ctrl-C (cancelling `run_eval`) stops the trials in flight, keeps every finished one and
+still writes the summary and report; `resume=True` runs only the trials not yet in
+`results.jsonl`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from agentloop.backend import Backend, OpenAIBackend
+from agentloop.config import AgentConfig
+from agentloop.errors import ConfigError
+from agentloop.eval.report import load_transcripts, render_report
+from agentloop.eval.results import (
+    REPORT_FILE,
+    RESULTS_FILE,
+    SUMMARY_FILE,
+    ResultsWriter,
+    RunInfo,
+    TrialResult,
+    read_results,
+    read_run_info,
+    write_run_info,
+)
+from agentloop.eval.summary import Summary, render_markdown, summarize
+from agentloop.eval.tasks import Task
+from agentloop.eval.toolsets import BuiltinTools, ToolProvider
+from agentloop.eval.trial import Server, TrialRunner, TrialSettings
+
+log = structlog.get_logger(__name__)
+
+TrialCallback = Callable[[TrialResult], None]
+BackendFactory = Callable[[AgentConfig], Backend]
+
+
+@dataclass(frozen=True, slots=True)
+class EvalOptions:
+    """How an eval runs.
+
+    Attributes:
+        out_dir: Where results, transcripts, summary and report go.
+        trials: Trials per task (the K of pass^K).
+        concurrency: Trials running at once.
+        timeout: Seconds one trial may take (a task's own `timeout` wins).
+        transport_retries: Extra attempts of a trial whose server was unreachable.
+        retry_wait: Seconds before the first extra attempt.
+        profile: Sampling profile for tasks that name none.
+        max_turns: Turn limit for tasks that set none.
+        resume: Continue the run in `out_dir`, skipping trials already there.
+        tasks_file: Shown in the summary and report.
+    """
+
+    out_dir: Path
+    trials: int = 1
+    concurrency: int = 4
+    timeout: float = 300.0
+    transport_retries: int = 2
+    retry_wait: float = 2.0
+    profile: str | None = None
+    max_turns: int | None = None
+    resume: bool = False
+    tasks_file: str = "tasks.jsonl"
+
+    def __post_init__(self) -> None:
+        if self.trials < 1 or self.concurrency < 1:
+            raise ConfigError("trials and concurrency must be at least 1")
+        if self.timeout <= 0:
+            raise ConfigError("the timeout must be positive")
+
+
+@dataclass(slots=True)
+class EvalOutcome:
+    """What `run_eval` returns."""
+
+    summary: Summary
+    trials: list[TrialResult]
+    info: RunInfo
+    interrupted: bool
+    ran: int = 0
+    skipped: int = 0
+
+
+def _check_out_dir(options: EvalOptions) -> list[TrialResult]:
+    out = options.out_dir
+    results = out / RESULTS_FILE
+    if options.resume:
+        info = read_run_info(out)
+        if info is not None and info.trials != options.trials:
+            raise ConfigError(
+                f"{out} was run with {info.trials} trial(s) per task; resume with --trials "
+                f"{info.trials}"
+            )
+        return read_results(results)
+    if results.exists() and results.stat().st_size > 0:
+        raise ConfigError(f"{out} already holds results: pass --resume, or choose another --out")
+    return []
+
+
+def write_outputs(out_dir: Path, info: RunInfo) -> tuple[Summary, list[TrialResult]]:
+    """(Re)write `summary.md` and `report.html` from `results.jsonl` and `run.json`."""
+    trials = read_results(out_dir / RESULTS_FILE)
+    summary = summarize(trials, info.trials)
+    (out_dir / SUMMARY_FILE).write_text(render_markdown(summary, trials, info), "utf-8")
+    html = render_report(summary, trials, info, load_transcripts(out_dir, trials))
+    (out_dir / REPORT_FILE).write_text(html, "utf-8")
+    return summary, trials
+
+
+async def _servers(
+    configs: Sequence[AgentConfig], factory: BackendFactory, stack: AsyncExitStack
+) -> list[Server]:
+    servers = []
+    for config in configs:
+        backend = factory(config)
+        stack.push_async_callback(backend.aclose)
+        servers.append(Server(config, backend, await backend.model_id()))
+    return servers
+
+
+async def run_eval(
+    tasks: Sequence[Task],
+    configs: Sequence[AgentConfig],
+    options: EvalOptions,
+    *,
+    provider: ToolProvider | None = None,
+    backend_factory: BackendFactory | None = None,
+    on_trial: TrialCallback | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+) -> EvalOutcome:
+    """Run every trial not yet done and write all outputs.
+
+    Args:
+        tasks: Validated tasks.
+        configs: One config per server; trials go round-robin over them.
+        options: How to run.
+        provider: Builds each trial's tools (default: built-in tools over a sandbox).
+        backend_factory: Makes a backend per config (default `OpenAIBackend`).
+        on_trial: Called after each finished trial (e.g. a progress bar).
+        on_start: Called with (trials to run, trials already done) before the first trial.
+
+    Raises:
+        ConfigError: Bad options, an output directory that already holds another run, or
+            tools that do not load (`TaskFileError`).
+        BackendError: A server could not be reached before anything ran.
+    """
+    if not configs:
+        raise ConfigError("no server to run against")
+    provider = provider or BuiltinTools()
+    done = _check_out_dir(options)
+    await provider.prepare(tasks, options.tasks_file)
+    finished = {trial.key for trial in done}
+    jobs = [
+        (task, index)
+        for index in range(options.trials)
+        for task in tasks
+        if (task.id, index) not in finished
+    ]
+    async with AsyncExitStack() as stack:
+        servers = await _servers(configs, backend_factory or OpenAIBackend, stack)
+        info = _run_info(tasks, configs, servers, options)
+        write_run_info(options.out_dir, info)
+        if on_start is not None:
+            on_start(len(jobs), len(done))
+        ran, interrupted = await _run_jobs(jobs, servers, options, provider, on_trial)
+    info = info.model_copy(
+        update={"finished_at": _now(), "interrupted": interrupted or ran < len(jobs)}
+    )
+    write_run_info(options.out_dir, info)
+    summary, trials = write_outputs(options.out_dir, info)
+    return EvalOutcome(summary, trials, info, info.interrupted, ran, len(done))
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _run_info(
+    tasks: Sequence[Task], configs: Sequence[AgentConfig], servers: list[Server], opts: EvalOptions
+) -> RunInfo:
+    previous = read_run_info(opts.out_dir) if opts.resume else None
+    return RunInfo(
+        tasks_file=opts.tasks_file,
+        trials=opts.trials,
+        model=", ".join(sorted({s.model for s in servers})),
+        base_urls=[c.base_url or "" for c in configs],
+        profile=opts.profile,
+        concurrency=opts.concurrency,
+        task_count=len(tasks),
+        started_at=previous.started_at if previous else _now(),
+    )
+
+
+async def _run_jobs(
+    jobs: list[tuple[Task, int]],
+    servers: list[Server],
+    options: EvalOptions,
+    provider: ToolProvider,
+    on_trial: TrialCallback | None,
+) -> tuple[int, bool]:
+    """Run the jobs with `options.concurrency` workers; returns (trials run, interrupted)."""
+    writer = ResultsWriter(options.out_dir / RESULTS_FILE)
+    work_dir = Path(tempfile.mkdtemp(prefix="agentloop-eval-"))
+    settings = TrialSettings(
+        timeout=options.timeout,
+        transport_retries=options.transport_retries,
+        retry_wait=options.retry_wait,
+        profile=options.profile,
+        max_turns=options.max_turns,
+        work_dir=work_dir,
+        out_dir=options.out_dir,
+    )
+    runner = TrialRunner(settings, provider)
+    queue = iter(enumerate(jobs))  # shared by the workers: each job is taken once
+    count = itertools.count(1)
+    ran = 0
+
+    async def worker() -> None:
+        nonlocal ran
+        for number, (task, trial) in queue:
+            result = await runner.run(task, trial, servers[number % len(servers)])
+            writer.write(result)
+            ran = next(count)
+            if on_trial is not None:
+                on_trial(result)
+
+    workers = [asyncio.create_task(worker()) for _ in range(min(options.concurrency, len(jobs)))]
+    interrupted = False
+    try:
+        await asyncio.gather(*workers)
+    except asyncio.CancelledError:
+        interrupted = True
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()  # handled: the outputs are still written
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        log.info("eval.interrupted", finished=ran, remaining=len(jobs) - ran)
+    finally:
+        writer.close()
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return ran, interrupted

@@ -1,0 +1,162 @@
+"""The tools of one trial: built-in tools over a sandbox on the trial's fresh workspace,
+filtered by the task's `tools` list, plus user tools named `package.module:attribute`."""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from agentloop.eval.tasks import Task, TaskFileError
+from tools import Tool, tool
+
+
+@dataclass(slots=True)
+class ToolSet:
+    """Tools for one trial, and what to close when it ends."""
+
+    tools: list[Tool]
+    cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Run the cleanups (last first)."""
+        async with AsyncExitStack() as stack:
+            for fn in self.cleanups:
+                stack.push_async_callback(fn)
+
+
+class ToolProvider(Protocol):
+    """Builds the tools of one trial over its workspace."""
+
+    async def __call__(self, task: Task, workspace: Path) -> ToolSet:
+        """Tools for `task`, working in `workspace`."""
+
+    async def prepare(self, tasks: Sequence[Task], source: str) -> None:
+        """Check every task's tools before anything runs (raise `TaskFileError`)."""
+
+
+def load_user_tools(spec: str) -> list[Tool]:
+    """Import `package.module:attribute`: a Tool, an iterable of Tools, or a plain function
+    (made a tool with `@tool`).
+
+    Raises:
+        ValueError: The module or attribute is missing, or is not a tool.
+    """
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name!r}: {exc}") from None
+    value: Any = getattr(module, attribute, None)
+    if value is None:
+        raise ValueError(f"{module_name!r} has no attribute {attribute!r}")
+    if isinstance(value, Tool):
+        return [value]
+    if callable(value):
+        return [tool(value)]
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        items = list(value)
+        if items and all(isinstance(item, Tool) for item in items):
+            return items
+    raise ValueError(f"{spec!r} is not a tool, a list of tools or a function")
+
+
+def _builtin_factory() -> Callable[[Any], Sequence[Tool]]:
+    try:
+        from tools.builtin import default_tools
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ValueError(f"the built-in tools are not available: {exc}") from None
+    return default_tools  # type: ignore[no-any-return]
+
+
+class BuiltinTools:
+    """The default provider: `tools.builtin.default_tools(Sandbox(workspace))`, narrowed to
+    the task's list, plus its user tools.
+
+    Args:
+        allow_unsafe: Let the sandbox run without isolation when none is available.
+    """
+
+    def __init__(self, *, allow_unsafe: bool = False) -> None:
+        self.allow_unsafe = allow_unsafe
+        self._tier: Any = None
+
+    async def __call__(self, task: Task, workspace: Path) -> ToolSet:
+        from sandbox import Sandbox
+
+        box = Sandbox(workspace, allow_unsafe=self.allow_unsafe, tier=self._tier)
+        builtins = {t.name: t for t in _builtin_factory()(box)}
+        wanted = task.tools if task.tools is not None else list(builtins)
+        chosen: list[Tool] = []
+        for name in wanted:
+            chosen.extend(load_user_tools(name) if ":" in name else [builtins[name]])
+        return ToolSet(chosen, [box.aclose])
+
+    async def prepare(self, tasks: Sequence[Task], source: str) -> None:
+        """Check every task's tool names and imports, and choose the sandbox tier once.
+
+        Raises:
+            TaskFileError: A task names an unknown built-in or a user tool that does not load.
+        """
+        needs_builtin = any(t.tools is None or any(":" not in n for n in t.tools) for t in tasks)
+        names: set[str] = set()
+        errors: list[str] = []
+        if needs_builtin:
+            from sandbox import Sandbox, SandboxUnavailable
+
+            with tempfile.TemporaryDirectory(prefix="agentloop-eval-") as tmp:
+                box = Sandbox(Path(tmp) / "workspace", allow_unsafe=self.allow_unsafe)
+                try:
+                    names = {t.name for t in _builtin_factory()(box)}
+                    self._tier = await box.ensure_ready()
+                except (ValueError, SandboxUnavailable) as exc:
+                    raise TaskFileError([f"{source}: {exc}"]) from None
+                finally:
+                    await box.aclose()
+        errors = check_tool_names(tasks, source, names)
+        if errors:
+            raise TaskFileError(errors)
+
+
+def check_tool_names(tasks: Sequence[Task], source: str, builtin: set[str]) -> list[str]:
+    """One error line per task naming a tool that is neither built in nor importable."""
+    errors: list[str] = []
+    for task in tasks:
+        for index, name in enumerate(task.tools or []):
+            where = f"{source}:{task.line}: tools[{index}]"
+            if ":" in name:
+                try:
+                    load_user_tools(name)
+                except ValueError as exc:
+                    errors.append(f"{where}: {exc}")
+            elif name not in builtin:
+                known = ", ".join(sorted(builtin)) or "none available"
+                errors.append(f"{where}: unknown built-in tool {name!r} (known: {known})")
+    return errors
+
+
+class FixedTools:
+    """A provider that gives every trial the same tools (tests, benchmarks, user suites
+    whose tools need no workspace); the task's `tools` list narrows them by name."""
+
+    def __init__(self, tools: Iterable[Tool]) -> None:
+        self.tools = list(tools)
+
+    async def __call__(self, task: Task, workspace: Path) -> ToolSet:
+        if task.tools is None:
+            return ToolSet(list(self.tools))
+        chosen = [t for t in self.tools if t.name in task.tools]
+        for name in task.tools:
+            if ":" in name:
+                chosen.extend(load_user_tools(name))
+        return ToolSet(chosen)
+
+    async def prepare(self, tasks: Sequence[Task], source: str) -> None:
+        """Check the task files' tool names against these tools."""
+        errors = check_tool_names(tasks, source, {t.name for t in self.tools})
+        if errors:
+            raise TaskFileError(errors)
