@@ -102,6 +102,7 @@ def _strip_titles(node: Any) -> None:
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
-        return get_type_hints(fn)
+        return get_type_hints(fn, localns={"ToolContext": ToolContext})
     except (NameError, TypeError):
-        return dict(getattr(fn, "__annotations__", {}))
+        raw = dict(getattr(fn, "__annotations__", {}))
+        return {k: ToolContext if v == "ToolContext" else v for k, v in raw.items()}

@@ -20,7 +20,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_random_exponential
 
 from agentloop.backend.errors import (
+    StatusFailure,
     StreamInterrupted,
+    TransportFailure,
     describe_status_error,
     is_retryable,
     retry_after,
@@ -111,7 +113,7 @@ class OpenAIBackend:
         root = root[: -len("/v1")] if root.endswith("/v1") else root
         try:
             data = await self._get_json(f"{root}/props")
-        except (BackendError, openai.APIError, httpx2.HTTPError, ValueError):
+        except (BackendError, StatusFailure, TransportFailure, ValueError):
             return None
         return data if isinstance(data, dict) else None
 
@@ -146,7 +148,10 @@ class OpenAIBackend:
         return None
 
     async def _get_json(self, path: str) -> Any:
-        response = await self._client.get(path, cast_to=httpx2.Response)
+        try:
+            response = await self._client.get(path, cast_to=httpx2.Response)
+        except openai.APIError as exc:
+            raise _translate(exc) from exc
         return json.loads(response.text)
 
     # -- chat completions --------------------------------------------------------------
@@ -193,14 +198,17 @@ class OpenAIBackend:
             response = await self._client.post(
                 "chat/completions", body=body, cast_to=httpx2.Response, stream=request.stream
             )
-        except openai.APIStatusError as exc:
-            if transcript is not None:
+        except openai.APIError as exc:
+            failure = _translate(exc)
+            if transcript is not None and isinstance(failure, StatusFailure):
                 transcript.record(
-                    {"type": "response", "status": exc.status_code, "body": exc.response.text}
+                    {"type": "response", "status": failure.status, "body": failure.body}
                 )
-            raise
+            raise failure from exc
+        # Some servers and proxies answer a streaming request with plain JSON: read it whole.
+        streamed = request.stream and "json" not in response.headers.get("content-type", "")
         try:
-            if request.stream:
+            if streamed:
                 return await _read_stream(response, request, on_delta, transcript, started)
             raw = await response.aread()
         finally:
@@ -210,7 +218,10 @@ class OpenAIBackend:
             transcript.record({"type": "response", "status": response.status_code, "body": text})
         builder = ReplyBuilder()
         builder.add_body(json.loads(text))
-        return builder.build()
+        reply = builder.build()
+        if request.stream and on_delta is not None:  # keep the stream of events whole
+            await _emit(on_delta, None, reply.content, reply.reasoning)
+        return reply
 
     async def _retrying(self, fn: Callable[[], Awaitable[T]], on_retry: RetryHandler | None) -> T:
         retryer = AsyncRetrying(
@@ -224,13 +235,14 @@ class OpenAIBackend:
             async for attempt in retryer:
                 with attempt:
                     return await fn()
-        except (openai.APIError, httpx2.HTTPError, StreamInterrupted) as exc:
+        except (StatusFailure, TransportFailure, StreamInterrupted) as exc:
             raise to_backend_error(exc, self.base_url) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if exc is not None and state.attempt_number == 1 and _never_reached_server(exc):
+        never_sent = isinstance(exc, TransportFailure) and exc.never_sent
+        if never_sent and state.attempt_number == 1:
             return 0.0  # a stale keep-alive connection: the request never got there
         backoff = wait_random_exponential(multiplier=0.5, max=self._config.retry_max_wait)(state)
         hinted = retry_after(exc) if exc is not None else None
@@ -295,8 +307,7 @@ def _before_sleep(on_retry: RetryHandler | None) -> Any:
     async def hook(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        cause = (exc.__cause__ or exc) if exc is not None else None
-        reason = f"{type(cause).__name__}: {cause}" if cause is not None else "error"
+        reason = str(exc) if exc is not None else "error"
         log.info("backend.retry", attempt=state.attempt_number, wait=round(wait, 2), reason=reason)
         if on_retry is not None:
             await _call(on_retry, state.attempt_number, wait, reason)
@@ -304,6 +315,19 @@ def _before_sleep(on_retry: RetryHandler | None) -> Any:
     return hook
 
 
-def _never_reached_server(exc: BaseException) -> bool:
-    cause = exc.__cause__ if isinstance(exc, openai.APIConnectionError) else exc
-    return isinstance(cause, httpx2.RemoteProtocolError) and "without sending" in str(cause)
+def _translate(exc: openai.APIError) -> Exception:
+    """The SDK's exception as one of our plain failures (see `backend.errors`)."""
+    if isinstance(exc, openai.APIStatusError):
+        try:
+            body: Any = exc.body if exc.body is not None else json.loads(exc.response.text)
+        except (ValueError, httpx2.ResponseNotRead):
+            body = None
+        return StatusFailure(exc.status_code, body, dict(exc.response.headers))
+    cause = exc.__cause__ or exc
+    # By name: the same error comes from httpx2 or, under some transports, httpcore.
+    never_sent = type(cause).__name__ == "RemoteProtocolError" and "without sending" in str(cause)
+    return TransportFailure(
+        f"{type(cause).__name__}: {cause}".rstrip(": "),
+        never_sent=never_sent,
+        timed_out=isinstance(exc, openai.APITimeoutError),
+    )

@@ -1,19 +1,46 @@
-"""Which failures are worth a retry, and how the rest become `agentloop.errors`."""
+"""Which failures are worth a retry, and how the rest become `agentloop.errors`.
+
+The client turns the SDK's exceptions into the three plain failures below at the seam,
+so that nothing past `client.py` depends on `openai`.
+"""
 
 from __future__ import annotations
 
 import email.utils
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
-
-import httpx2
-import openai
 
 from agentloop.errors import BackendError, BackendHTTPError, BackendUnavailable, ContextOverflow
 
 _RETRY_STATUSES = frozenset({408, 429})
 _OVERFLOW_MARKERS = ("exceed_context_size", "context length", "context size", "too many tokens")
+
+
+class TransportFailure(Exception):
+    """The request did not get an HTTP answer (refused, reset, dropped, timed out).
+
+    Attributes:
+        never_sent: The connection closed before the server saw the request (a stale
+            keep-alive connection): safe to retry at once.
+        timed_out: The server took longer than the timeout.
+    """
+
+    def __init__(self, message: str, *, never_sent: bool = False, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.never_sent = never_sent
+        self.timed_out = timed_out
+
+
+class StatusFailure(Exception):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int, body: Any, headers: Mapping[str, str]) -> None:
+        super().__init__(f"HTTP {status}: {describe_status_error(body)}")
+        self.status = status
+        self.body = body
+        self.headers = headers
 
 
 class StreamInterrupted(Exception):
@@ -22,16 +49,16 @@ class StreamInterrupted(Exception):
 
 def is_retryable(exc: BaseException) -> bool:
     """Connection errors, timeouts, broken streams, 408, 429 and 5xx are worth a retry."""
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in _RETRY_STATUSES or exc.status_code >= 500
-    return isinstance(exc, openai.APIConnectionError | httpx2.TransportError | StreamInterrupted)
+    if isinstance(exc, StatusFailure):
+        return exc.status in _RETRY_STATUSES or exc.status >= 500
+    return isinstance(exc, TransportFailure | StreamInterrupted)
 
 
 def retry_after(exc: BaseException) -> float | None:
     """Seconds the server asked us to wait (`Retry-After`: seconds or an HTTP date)."""
-    if not isinstance(exc, openai.APIStatusError):
+    if not isinstance(exc, StatusFailure):
         return None
-    value = exc.response.headers.get("retry-after")
+    value = exc.headers.get("retry-after")
     if not value:
         return None
     try:
@@ -58,9 +85,9 @@ def describe_status_error(body: Any) -> str:
 
 def to_backend_error(exc: BaseException, base_url: str) -> BackendError:
     """The run-ending error for a failure that retries did not cure."""
-    if isinstance(exc, openai.APIStatusError):
+    if isinstance(exc, StatusFailure):
         return _status_error(exc)
-    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
+    if isinstance(exc, TransportFailure) and exc.timed_out:
         return BackendUnavailable(
             f"the model server at {base_url} did not answer in time",
             hint="it may be overloaded or stuck; check its log, or raise the request timeout",
@@ -70,17 +97,15 @@ def to_backend_error(exc: BaseException, base_url: str) -> BackendError:
             f"the model server at {base_url} stopped mid-reply: {exc}",
             hint="check that the server is still running (agentloop doctor)",
         )
-    reason = exc.__cause__ or exc
     return BackendUnavailable(
-        f"cannot reach the model server at {base_url} ({type(reason).__name__})",
+        f"cannot reach the model server at {base_url} ({exc})",
         hint="start it, or fix --base-url / AGENTLOOP_BASE_URL; `agentloop doctor` checks a server",
     )
 
 
-def _status_error(exc: openai.APIStatusError) -> BackendHTTPError:
-    body = _body_of(exc)
+def _status_error(exc: StatusFailure) -> BackendHTTPError:
+    body, status = exc.body, exc.status
     message = describe_status_error(body)
-    status = exc.status_code
     text = f"{message} {json.dumps(body) if body else ''}".lower()
     if status in (400, 413) and any(marker in text for marker in _OVERFLOW_MARKERS):
         return ContextOverflow(
@@ -103,12 +128,3 @@ def _hint(status: int) -> str:
     if status >= 500:
         return "the server failed, often while parsing the model's output; see the server log"
     return "the request was refused; run with --debug or keep a --transcript to see it"
-
-
-def _body_of(exc: openai.APIStatusError) -> Any:
-    if exc.body is not None:
-        return exc.body
-    try:
-        return json.loads(exc.response.text)
-    except (ValueError, httpx2.ResponseNotRead):
-        return None
