@@ -122,7 +122,8 @@ def _as_number(value: Any) -> float | None:
 
 def values_match(expected: Any, actual: Any) -> bool:
     """Does `actual` satisfy `expected`? Numbers (and numeric strings) compare by value,
-    dicts by subset, lists item by item, strings exactly (ignoring surrounding spaces)."""
+    dicts by subset, lists item by item, booleans by identity, strings exactly (ignoring
+    surrounding spaces)."""
     if isinstance(expected, dict):
         return isinstance(actual, dict) and all(
             key in actual and values_match(value, actual[key]) for key, value in expected.items()
@@ -133,6 +134,8 @@ def values_match(expected: Any, actual: Any) -> bool:
             and len(expected) == len(actual)
             and all(values_match(e, a) for e, a in zip(expected, actual, strict=True))
         )
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
     number_e, number_a = _as_number(expected), _as_number(actual)
     if number_e is not None and number_a is not None:
         return abs(number_e - number_a) <= 1e-9 * max(1.0, abs(number_e))

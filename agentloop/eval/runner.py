@@ -213,6 +213,7 @@ async def _run_jobs(
     """Run the jobs with `options.concurrency` workers; returns (trials run, interrupted)."""
     writer = ResultsWriter(options.out_dir / RESULTS_FILE)
     work_dir = Path(tempfile.mkdtemp(prefix="agentloop-eval-"))
+    work_dir.chmod(0o711)  # a sandbox that drops root must still reach its workspace
     settings = TrialSettings(
         timeout=options.timeout,
         transport_retries=options.transport_retries,

@@ -4,7 +4,6 @@ filtered by the task's `tools` list, plus user tools named `package.module:attri
 from __future__ import annotations
 
 import importlib
-import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -108,15 +107,14 @@ class BuiltinTools:
         if needs_builtin:
             from sandbox import Sandbox, SandboxUnavailable
 
-            with tempfile.TemporaryDirectory(prefix="agentloop-eval-") as tmp:
-                box = Sandbox(Path(tmp) / "workspace", allow_unsafe=self.allow_unsafe)
-                try:
-                    names = {t.name for t in _builtin_factory()(box)}
-                    self._tier = await box.ensure_ready()
-                except (ValueError, SandboxUnavailable) as exc:
-                    raise TaskFileError([f"{source}: {exc}"]) from None
-                finally:
-                    await box.aclose()
+            box = Sandbox.temporary(allow_unsafe=self.allow_unsafe)
+            try:
+                names = {t.name for t in _builtin_factory()(box)}
+                self._tier = await box.ensure_ready()
+            except (ValueError, SandboxUnavailable) as exc:
+                raise TaskFileError([f"{source}: {exc}"]) from None
+            finally:
+                await box.aclose()
         errors = check_tool_names(tasks, source, names)
         if errors:
             raise TaskFileError(errors)

@@ -1,0 +1,160 @@
+"""`agentloop eval` through `main([...])`: exit codes and output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentloop.cli import main
+from agentloop.testing import FakeOpenAIServer
+from tests.eval.helpers import fake_server_step, task_line, write_tasks
+
+USER_TOOLS = ["tests.eval.helpers:add_number", "tests.eval.helpers:current_date"]
+
+
+def tasks_file(tmp_path: Path) -> Path:
+    """Three tasks the fake model passes and one it fails: pass@1 = 75%."""
+    lines = [
+        task_line(
+            f"add{i}", f"add {i} 1", [{"type": "answer_number", "value": i + 1}], tools=USER_TOOLS
+        )
+        for i in range(3)
+    ]
+    lines.append(
+        task_line(
+            "wrong",
+            "add 1 1",
+            [{"type": "answer_number", "value": 3}],
+            tools=USER_TOOLS,
+            category="hard",
+        )
+    )
+    return write_tasks(tmp_path / "suite.jsonl", lines)
+
+
+def run(tmp_path: Path, url: str, out: str, *extra: str) -> int:
+    return main(
+        [
+            "eval",
+            str(tasks_file(tmp_path)),
+            "--base-url",
+            url,
+            "--out",
+            str(tmp_path / out),
+            "--no-progress",
+            *extra,
+        ]
+    )
+
+
+@pytest.fixture
+def server() -> FakeOpenAIServer:
+    with FakeOpenAIServer([fake_server_step]) as fake:
+        yield fake  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("rate", "code"), [("0.7", 0), ("75%", 0), ("0.8", 1), ("90", 1)])
+def test_fail_under_sets_the_exit_code(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+    rate: str,
+    code: int,
+) -> None:
+    assert run(tmp_path, server.base_url, "run", "--fail-under", rate) == code
+    out, err = capsys.readouterr()
+    assert "pass@1 75.0%" in out
+    assert ("below --fail-under" in err) is (code == 1)
+
+
+def test_writes_every_output_file(
+    tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, server.base_url, "run", "--trials", "2", "--concurrency", "3") == 0
+    out_dir = tmp_path / "run"
+    results = [json.loads(line) for line in (out_dir / "results.jsonl").read_text().splitlines()]
+    assert len(results) == 8
+    assert len(list((out_dir / "transcripts").glob("*/trial-*.json"))) == 8
+    assert (out_dir / "summary.md").read_text().startswith("# Eval summary:")
+    assert "<svg" in (out_dir / "report.html").read_text()
+    assert json.loads((out_dir / "run.json").read_text())["trials"] == 2
+    assert "results in" in capsys.readouterr().out
+
+
+def test_a_bad_task_file_runs_nothing(
+    tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_tasks(
+        tmp_path / "bad.jsonl",
+        [
+            task_line("a", "add 1 1", [{"type": "answer_number", "value": 2}]),
+            task_line("b", "add 1 1", [{"type": "answer_number"}]),
+        ],
+    )
+    code = main(["eval", str(path), "--base-url", server.base_url, "--out", str(tmp_path / "o")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: checks[0].value: Field required" in err
+    assert "nothing ran" in err
+    assert server.requests == [] and not (tmp_path / "o").exists()
+
+
+def test_an_unknown_tool_runs_nothing(
+    tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_tasks(
+        tmp_path / "bad.jsonl",
+        [
+            task_line(
+                "a",
+                "add 1 1",
+                [{"type": "answer_number", "value": 2}],
+                tools=["tests.eval.helpers:nothing_here"],
+            ),
+        ],
+    )
+    code = main(["eval", str(path), "--base-url", server.base_url, "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert f"{path}:1: tools[0]: 'tests.eval.helpers' has no attribute" in capsys.readouterr().err
+    assert [r for r in server.requests if "messages" in r] == []
+
+
+def test_existing_output_needs_resume(
+    tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, server.base_url, "run") == 0
+    assert run(tmp_path, server.base_url, "run") == 2
+    assert "pass --resume" in capsys.readouterr().err
+    before = len(server.requests)
+    assert run(tmp_path, server.base_url, "run", "--resume") == 0
+    assert len(server.requests) == before  # everything was already done
+    assert main(["eval", str(tasks_file(tmp_path)), "--resume"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
+
+
+def test_compare_and_report_subcommands(
+    tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(tmp_path, server.base_url, "a") == 0
+    results = tmp_path / "a" / "results.jsonl"
+    (tmp_path / "b").mkdir()
+    flipped = []
+    for line in results.read_text().splitlines():
+        row = json.loads(line)
+        if row["task_id"] in ("wrong", "add0"):
+            row["passed"] = not row["passed"]
+        flipped.append(json.dumps(row))
+    (tmp_path / "b" / "results.jsonl").write_text("\n".join(flipped) + "\n")
+    capsys.readouterr()
+    assert main(["eval", "compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "better: 1  worse: 1  unchanged: 2" in out
+    assert "wrong" in out.split("Worse:")[0] and "add0" in out.split("Worse:")[1]
+
+    assert main(["eval", "compare", str(tmp_path / "a")]) == 2
+    assert main(["eval", "compare", str(tmp_path / "a"), str(tmp_path / "nope")]) == 2
+    (tmp_path / "a" / "report.html").unlink()
+    assert main(["eval", "report", str(tmp_path / "a")]) == 0
+    assert (tmp_path / "a" / "report.html").exists()
