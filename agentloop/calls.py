@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agentloop.backend.types import ModelReply, RawToolCall
+from agentloop.backend.types import REJECTED, ModelReply, RawToolCall
 from agentloop.events import Event, ToolCallFinished, ToolCallStarted
 from agentloop.recovery import recover_calls
 from agentloop.result import ToolCallRecord
-from tools import Approver, ToolContext, ToolRegistry
+from tools import Approver, ToolContext, ToolRegistry, parse_arguments
 
 Emit = Callable[[Event], Awaitable[None]]
 
@@ -32,11 +32,15 @@ class ParsedReply:
     calls: tuple[RawToolCall, ...]
     truncated: tuple[RawToolCall, ...]
     recovered: bool
+    rejected: bool = False
 
 
 def settle_calls(reply: ModelReply, registry: ToolRegistry, *, recover: bool) -> ParsedReply:
     """Take the reply's structured calls, or recover calls written in content or reasoning."""
     content, reasoning = reply.content, reply.reasoning
+    if reply.finish_reason == REJECTED:
+        calls, rest = recover_calls(content, registry.parameter_schemas())
+        return ParsedReply(rest, reasoning, tuple(calls), (), bool(calls), rejected=True)
     if reply.tool_calls or reply.truncated_calls or not recover or not len(registry):
         return ParsedReply(content, reasoning, reply.tool_calls, reply.truncated_calls, False)
     schemas = registry.parameter_schemas()
@@ -60,11 +64,24 @@ def assistant_message(reply: ModelReply, parsed: ParsedReply) -> dict[str, Any]:
             {
                 "id": call.id,
                 "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments or "{}"},
+                "function": {"name": call.name, "arguments": _valid_json(call.arguments)},
             }
             for call in calls
         ]
     return message
+
+
+def _valid_json(arguments: str) -> str:
+    """Arguments for history: llama-server rejects a conversation holding invalid JSON
+    (HTTP 500 on every later request), so repair what can be read and drop the rest."""
+    try:
+        json.loads(arguments)
+    except ValueError:
+        try:
+            return json.dumps(parse_arguments(arguments))
+        except ValueError:
+            return "{}"
+    return arguments
 
 
 def signature(calls: Sequence[RawToolCall]) -> tuple[tuple[str, str], ...]:

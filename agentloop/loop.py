@@ -42,6 +42,10 @@ from tools import Approver, Tool, ToolContext, ToolRegistry
 log = get_logger(__name__)
 
 REPEATED_MESSAGE = "Not run: the same call was already made {n} times in a row."
+REJECTED_NUDGE = (
+    "The server could not read your last reply as text or as a tool call. Answer again; "
+    "to use a tool, send one well-formed call with JSON arguments."
+)
 
 
 class Agent:
@@ -138,6 +142,9 @@ class Agent:
             while state.turn < max_turns:
                 state.turn += 1
                 parsed = await self._ask(state, profile, kind, sampling)
+                if parsed.rejected and not parsed.calls:
+                    state.messages.append({"role": "user", "content": REJECTED_NUDGE})
+                    continue
                 if not parsed.calls and not parsed.truncated:
                     return await self._finish(
                         state, "completed", parsed.content or parsed.reasoning

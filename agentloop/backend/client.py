@@ -25,12 +25,14 @@ from agentloop.backend.errors import (
     TransportFailure,
     describe_status_error,
     is_retryable,
+    rejected_output,
     retry_after,
     to_backend_error,
 )
 from agentloop.backend.parse import ReplyBuilder
 from agentloop.backend.think import ThinkStream
 from agentloop.backend.types import (
+    REJECTED,
     ChatRequest,
     DeltaHandler,
     ModelReply,
@@ -204,6 +206,11 @@ class OpenAIBackend:
                 transcript.record(
                     {"type": "response", "status": failure.status, "body": failure.body}
                 )
+            rejected = rejected_output(failure)
+            if rejected is not None:
+                # Not worth a retry: the model gets its own output back, or a nudge.
+                log.info("backend.output_rejected", quoted=bool(rejected))
+                return ModelReply(content=rejected, finish_reason=REJECTED)
             raise failure from exc
         # Some servers and proxies answer a streaming request with plain JSON: read it whole.
         streamed = request.stream and "json" not in response.headers.get("content-type", "")

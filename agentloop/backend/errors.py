@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,12 @@ from agentloop.errors import BackendError, BackendHTTPError, BackendUnavailable,
 
 _RETRY_STATUSES = frozenset({408, 429})
 _OVERFLOW_MARKERS = ("exceed_context_size", "context length", "context size", "too many tokens")
+# llama-server answers 500 when its chat parser rejects the model's output; newer builds
+# quote the output ("Failed to parse input at pos 12: <text>"), older ones only say so.
+_REJECTED_OUTPUT = re.compile(
+    r"Failed to parse input at pos \d+: (?P<text>.*)|does not match the expected .* format",
+    re.DOTALL,
+)
 
 
 class TransportFailure(Exception):
@@ -45,6 +52,16 @@ class StatusFailure(Exception):
 
 class StreamInterrupted(Exception):
     """A streamed reply broke off, or the server sent an error event mid-stream."""
+
+
+def rejected_output(exc: BaseException) -> str | None:
+    """The model output a server's parser rejected ("" when not quoted), or None."""
+    if not isinstance(exc, StatusFailure) or exc.status != 500:
+        return None
+    match = _REJECTED_OUTPUT.search(describe_status_error(exc.body))
+    if match is None:
+        return None
+    return match.group("text") or ""
 
 
 def is_retryable(exc: BaseException) -> bool:

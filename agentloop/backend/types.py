@@ -9,6 +9,9 @@ from typing import Any, Literal, Protocol
 from agentloop.profiles import ServerKind
 from agentloop.result import Usage
 
+REJECTED = "rejected_by_server"
+"""Finish reason of a reply the server's own tool-call parser refused (HTTP 500)."""
+
 DeltaKind = Literal["text", "reasoning"]
 DeltaHandler = Callable[[DeltaKind, str], Awaitable[None] | None]
 RetryHandler = Callable[[int, float, str], Awaitable[None] | None]

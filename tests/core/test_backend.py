@@ -390,3 +390,81 @@ async def test_the_http_client_is_injected(httpx2_mock: Any) -> None:
         "an injected client belongs to the caller"
     )
     await client.aclose()
+
+
+def test_parser_500_quoting_the_output_is_rescued_into_a_call(
+    llama: Any, config: AgentConfig
+) -> None:
+    quoted = (
+        "Failed to parse input at pos 0: <tool_call>\n"
+        '{"name": "add_number", "arguments": {"a": 40, "b": 2}}\n</tool_call> trailing junk'
+    )
+    route = llama.post(f"{BASE}/chat/completions").mock(
+        side_effect=[
+            json_response(
+                {"error": {"code": 500, "message": quoted, "type": "server_error"}}, status=500
+            ),
+            json_response(recording(Q15, "d_loop_round2.response.json")),
+        ]
+    )
+    result = run_agent("40+2", tools=[add_number], config=config, stream=False)
+    assert route.call_count == 2, "a parser rejection is not retried blindly"
+    assert result.tool_calls[0].output == "42" and result.tool_calls[0].recovered
+    assert result.stop_reason == "completed"
+
+
+def test_parser_500_without_the_output_nudges_the_model(llama: Any, config: AgentConfig) -> None:
+    message = "The model produced output that does not match the expected Hermes 2 Pro format"
+    route = llama.post(f"{BASE}/chat/completions").mock(
+        side_effect=[
+            json_response(
+                {"error": {"code": 500, "message": message, "type": "server_error"}}, status=500
+            ),
+            json_response(recording(Q05, "a_plain_chat.response.json")),
+        ]
+    )
+    result = run_agent("hello", tools=[add_number], config=config, stream=False)
+    assert result.output == "Hello, world!" and route.call_count == 2
+    nudge = bodies(route)[1]["messages"][-1]
+    assert nudge["role"] == "user" and "could not read your last reply" in nudge["content"]
+
+
+def test_invalid_json_arguments_never_reach_the_servers_history(
+    llama: Any, config: AgentConfig
+) -> None:
+    """llama-server answers 500 to every later request whose history holds invalid JSON."""
+    broken = {
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [
+                        {
+                            "id": "a",
+                            "type": "function",
+                            "function": {"name": "add_number", "arguments": "{'a': 1, 'b': 2}"},
+                        },
+                        {
+                            "id": "b",
+                            "type": "function",
+                            "function": {"name": "add_number", "arguments": '{"a": 1,'},
+                        },
+                    ],
+                },
+            }
+        ],
+    }
+    route = llama.post(f"{BASE}/chat/completions").mock(
+        side_effect=[
+            json_response(broken),
+            json_response(recording(Q05, "a_plain_chat.response.json")),
+        ]
+    )
+    result = run_agent("go", tools=[add_number], config=config, stream=False)
+    sent = bodies(route)[1]["messages"][1]["tool_calls"]
+    assert [json.loads(c["function"]["arguments"]) for c in sent] == [{"a": 1, "b": 2}, {}]
+    assert [c.raw_arguments for c in result.tool_calls] == ["{'a': 1, 'b': 2}", '{"a": 1,']
+    assert [c.error for c in result.tool_calls] == [None, "bad_json"]
