@@ -230,7 +230,7 @@ class Sandbox:
                 break
             reason = await self._self_test(tier)
             if reason is None:
-                _log.info("sandbox.tier", tier=tier)
+                _log.debug("sandbox.tier", tier=tier)
                 return tier
             self.diagnostics[tier] = reason
             _log.info("sandbox.tier_unavailable", tier=tier, reason=reason)

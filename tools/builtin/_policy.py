@@ -165,7 +165,7 @@ class CommandPolicy:
             return f"`{first.text}`: run programs by name, not by path"
         refusal = self.refusals.get(name) or self.refusals.get(name.split(".")[0])
         if refusal:
-            return f"`{name}` is refused: {refusal}"
+            return f"`{name}`: {refusal}"
         if name not in self.allowed:
             return (
                 f"`{name}` is not in the list of allowed programs "

@@ -109,6 +109,8 @@ class PythonWorker:
             cause = "was stopped because it wrote too much output"
         elif code < 0:
             cause = f"was killed by signal {_signal_name(-code)}"
+        elif 128 < code < 160:  # bubblewrap reports a signal death as 128 + N
+            cause = f"was killed by signal {_signal_name(code - 128)} (exit status {code})"
         else:
             cause = f"exited with status {code}"
         stderr = self._process.stderr_text().strip()

@@ -13,8 +13,8 @@ import shlex
 from dataclasses import dataclass, field
 
 # Longest first, so that "&&" is not read as two "&".
-_OPERATORS = ("&&", "||", ";;", "<<<", "<<", ">>", "<&", ">&", "<>", ">|", "&>", "|&")
-_OPERATORS += (";", "|", "&", "<", ">", "(", ")")
+_OPERATORS: tuple[str, ...] = ("&&", "||", ";;", "<<<", "<<", ">>", "<&", ">&", "<>", ">|")
+_OPERATORS += ("&>", "|&", ";", "|", "&", "<", ">", "(", ")")
 _GLOB = frozenset("*?")
 _SPECIAL_IN_DOUBLE = frozenset('$`"\\')
 

@@ -76,7 +76,7 @@ def _run_call(
             stream.flush()  # type: ignore[union-attr]
         except BaseException:  # a stream the code closed or replaced
             continue
-    sys.stdout, sys.stderr = state["stdout"], state["stderr"]  # type: ignore[assignment]
+    sys.stdout, sys.stderr = state["stdout"], state["stderr"]
     out = [_bounded(captured[0], limit), _bounded(captured[1], limit), value, error]
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)

@@ -1,0 +1,93 @@
+"""The python tool: REPL semantics, per-run state, crashes confined to one call."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sandbox import Sandbox, SandboxUnavailable
+from tools import ToolContext, ToolRegistry
+from tools.builtin import PythonPolicy, python_tool
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture
+async def registry() -> AsyncIterator[ToolRegistry]:
+    box = Sandbox.temporary()
+    try:
+        await box.ensure_ready()
+    except SandboxUnavailable as exc:
+        await box.aclose()
+        pytest.skip(f"no isolation here: {exc}")
+    yield ToolRegistry([python_tool(box, PythonPolicy(timeout=3))])
+    await box.aclose()
+
+
+async def run(registry: ToolRegistry, context: ToolContext, code: str) -> tuple[bool, str]:
+    outcome = await registry.call("python", {"code": code}, context=context)
+    return outcome.ok, outcome.content
+
+
+async def test_repl_value_and_state_persist_within_a_run(registry: ToolRegistry) -> None:
+    context = ToolContext(run_id="a")
+    assert await run(registry, context, "x = 40") == (True, "(no output)")
+    assert await run(registry, context, "x + 2") == (True, "42")
+    assert await run(registry, context, "print('hi'); x") == (True, "hi\nvalue: 40")
+    fresh = ToolContext(run_id="b")
+    ok, content = await run(registry, fresh, "x")
+    assert not ok and "NameError" in content
+    await context.aclose()
+    await fresh.aclose()
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("import os; os._exit(3)", "exited with status 3"),
+        ("import ctypes; ctypes.string_at(0)", "SIGSEGV"),
+    ],
+)
+async def test_crash_ends_only_that_call(registry: ToolRegistry, code: str, expected: str) -> None:
+    context = ToolContext(run_id="c")
+    await run(registry, context, "y = 1")
+    ok, content = await run(registry, context, code)
+    assert not ok and expected in content and "variables" in content
+    assert await run(registry, context, "2 + 2") == (True, "4")
+    await context.aclose()
+
+
+async def test_memory_error_is_readable_and_state_survives(registry: ToolRegistry) -> None:
+    context = ToolContext(run_id="m")
+    await run(registry, context, "keep = 'me'")
+    ok, content = await run(registry, context, "b = bytearray(16 << 30)")
+    assert not ok and "MemoryError" in content
+    assert await run(registry, context, "keep") == (True, "'me'")
+    await context.aclose()
+
+
+async def test_timeout_says_so_and_next_call_works(registry: ToolRegistry) -> None:
+    context = ToolContext(run_id="t")
+    started = time.monotonic()
+    ok, content = await run(registry, context, "while True: pass")
+    assert not ok and "Timed out" in content
+    assert time.monotonic() - started < 8
+    assert await run(registry, context, "'back'") == (True, "'back'")
+    await context.aclose()
+
+
+async def test_output_is_bounded_and_sanitised(registry: ToolRegistry) -> None:
+    context = ToolContext(run_id="o")
+    ok, content = await run(registry, context, "print('\\x1b[2J' + 'x' * 10_000_000)")
+    assert ok and "\x1b" not in content and len(content) < 100_000
+    await context.aclose()
+
+
+async def test_closing_the_run_stops_the_worker(registry: ToolRegistry) -> None:
+    context = ToolContext(run_id="z")
+    ok, pid_text = await run(registry, context, "import os; os.getpid()")
+    assert ok
+    await context.aclose()
+    assert context.state == {}
