@@ -155,8 +155,9 @@ class ReplyBuilder:
         truncated: list[RawToolCall] = []
         for number, index in enumerate(sorted(self.calls)):
             builder = self.calls[index]
-            if not builder.name:
-                continue
+            if not builder.name and not builder.arguments.strip():
+                continue  # an empty slot, not a call
+            # A call whose name never came is kept: the model is told it named no tool.
             call_id = builder.id or f"call_{secrets.token_hex(8)}_{number}"
             call = RawToolCall(call_id, builder.name, builder.arguments)
             cut_off = self.finish_reason == "length" and builder.arguments.strip()

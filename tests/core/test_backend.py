@@ -468,3 +468,33 @@ def test_invalid_json_arguments_never_reach_the_servers_history(
     assert [json.loads(c["function"]["arguments"]) for c in sent] == [{"a": 1, "b": 2}, {}]
     assert [c.raw_arguments for c in result.tool_calls] == ["{'a': 1, 'b': 2}", '{"a": 1,']
     assert [c.error for c in result.tool_calls] == [None, "bad_json"]
+
+
+def test_a_call_whose_name_never_arrives_is_reported_to_the_model(
+    llama: Any, config: AgentConfig
+) -> None:
+    chunks = [
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"a": 1}'}}]},
+                }
+            ]
+        },
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+    ]
+    route = llama.post(f"{BASE}/chat/completions").mock(
+        side_effect=[
+            sse_from_chunks(chunks),
+            sse_response(recording(Q05, "c_stream_plain.sse")),
+        ]
+    )
+    result = run_agent("go", tools=[add_number], config=config)
+    assert result.tool_calls[0].error == "unknown_tool"
+    told = bodies(route)[1]["messages"][-1]
+    assert (
+        told["role"] == "tool"
+        and told["tool_call_id"]
+        and "Available tools: add_number" in told["content"]
+    )
