@@ -49,15 +49,16 @@ def rate_color(rate: float) -> str:
 
 def category_bars(groups: Sequence[GroupStats], k: int) -> str:
     """Pass@1 (thick bar) and pass^k (thin bar) per category, with the overall row first."""
-    label_w, track_w, row_h, top = 170, 420, 34, 26
-    width, height = label_w + track_w + 70, top + row_h * len(groups) + 8
+    label_w, track_w, row_h, top = 130, 420, 34, 44
+    width, height = label_w + track_w + 50, top + row_h * len(groups) + 4
     body = [
-        _text(label_w, 14, "0%", cls="axis"),
-        _text(label_w + track_w, 14, "100%", anchor="end", cls="axis"),
-        f'<rect x="{label_w + track_w - 160}" y="4" width="10" height="10" fill="{ACCENT}"/>',
-        _text(label_w + track_w - 146, 13, "pass@1", cls="axis"),
-        f'<rect x="{label_w + track_w - 90}" y="7" width="10" height="4" fill="{MUTED}"/>',
-        _text(label_w + track_w - 76, 13, f"pass^{k}", cls="axis"),
+        f'<rect x="{label_w}" y="4" width="12" height="12" rx="2" fill="{ACCENT}"/>',
+        _text(label_w + 18, 14, "pass@1", cls="axis"),
+        f'<rect x="{label_w + 80}" y="8" width="12" height="4" fill="{MUTED}"/>',
+        _text(label_w + 98, 14, f"pass^{k} (all {k} trials pass)", cls="axis"),
+        _text(label_w, top - 6, "0%", cls="axis"),
+        _text(label_w + track_w / 2, top - 6, "50%", anchor="middle", cls="axis"),
+        _text(label_w + track_w, top - 6, "100%", anchor="end", cls="axis"),
     ]
     for i, group in enumerate(groups):
         y = top + i * row_h
@@ -88,18 +89,16 @@ def _bins(values: Sequence[float], count: int) -> tuple[float, list[int]]:
 
 
 def latency_histogram(latencies: Sequence[float], p50: float, p95: float) -> str:
-    """Histogram of trial latencies, with the p50 and p95 marked."""
-    left, bottom, plot_w, plot_h = 44, 34, 560, 170
-    width, height = left + plot_w + 20, plot_h + bottom + 16
+    """Histogram of trial latencies, with the p50 and p95 marked above the plot."""
+    left, top, plot_w, plot_h = 44, 34, 560, 160
+    width, height = left + plot_w + 20, top + plot_h + 44
     step, bins = _bins(latencies, 24)
     peak = max(bins, default=0) or 1
     bar_w = plot_w / len(bins)
-    body = [
-        f'<line x1="{left}" y1="{plot_h + 10}" x2="{left + plot_w}" y2="{plot_h + 10}" '
-        f'stroke="{MUTED}"/>'
-    ]
-    for tick in (0, peak // 2, peak):
-        y = 10 + plot_h - plot_h * tick / peak
+    base = top + plot_h
+    body = [f'<line x1="{left}" y1="{base}" x2="{left + plot_w}" y2="{base}" stroke="{MUTED}"/>']
+    for tick in sorted({0, peak // 2, peak}):
+        y = base - plot_h * tick / peak
         body += [
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>',
             _text(left - 6, y + 4, str(tick), anchor="end", cls="axis"),
@@ -107,35 +106,41 @@ def latency_histogram(latencies: Sequence[float], p50: float, p95: float) -> str
     for i, n in enumerate(bins):
         h = plot_h * n / peak
         body.append(
-            f'<rect x="{left + i * bar_w + 1:.1f}" y="{10 + plot_h - h:.1f}" '
+            f'<rect x="{left + i * bar_w + 1:.1f}" y="{base - h:.1f}" '
             f'width="{max(bar_w - 2, 1):.1f}" height="{h:.1f}" fill="{ACCENT}">'
             f"<title>{i * step:g} to {(i + 1) * step:g} s: {n} trial(s)</title></rect>"
         )
     span = step * len(bins)
-    for value, name in ((p50, "p50"), (p95, "p95")):
+    for row, (value, name) in enumerate(((p50, "p50"), (p95, "p95"))):
         x = left + plot_w * value / span
+        anchor = "end" if x > left + plot_w * 0.75 else "start"
+        label_x = x - 4 if anchor == "end" else x + 4
         body += [
-            f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{plot_h + 10}" stroke="{FAIL}" '
+            f'<line x1="{x:.1f}" y1="{4 + row * 14}" x2="{x:.1f}" y2="{base}" stroke="{FAIL}" '
             f'stroke-dasharray="4 3"/>',
-            _text(x + 3, 18 if name == "p50" else 32, f"{name} {value:.2f} s", cls="marker"),
+            _text(label_x, 12 + row * 14, f"{name} {_seconds(value)}", anchor=anchor, cls="marker"),
         ]
     for i in range(0, len(bins) + 1, max(1, len(bins) // 6)):
         x = left + i * bar_w
-        body.append(_text(x, plot_h + 26, f"{i * step:g}", anchor="middle", cls="axis"))
-    body.append(_text(left + plot_w, plot_h + 44, "seconds per trial", anchor="end", cls="axis"))
+        body.append(_text(x, base + 16, f"{i * step:g}", anchor="middle", cls="axis"))
+    body.append(_text(left + plot_w, base + 34, "seconds per trial", anchor="end", cls="axis"))
     return _svg(width, height, body, "latency distribution")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
 
 
 def turns_per_task(bars: Sequence[TaskBar]) -> str:
     """Mean turns per task, one bar each, coloured by the task's pass rate."""
-    left, plot_w, plot_h = 36, 600, 150
-    width, height = left + plot_w + 10, plot_h + 40
-    peak = max((b.mean_turns for b in bars), default=0.0) or 1.0
-    peak = math.ceil(peak)
+    left, top, plot_w, plot_h = 36, 24, 600, 150
+    width, height = left + plot_w + 10, top + plot_h + 30
+    peak = math.ceil(max((b.mean_turns for b in bars), default=0.0) or 1.0)
     bar_w = plot_w / max(len(bars), 1)
-    body = []
-    for tick in range(0, int(peak) + 1, max(1, int(peak) // 4)):
-        y = 8 + plot_h - plot_h * tick / peak
+    base = top + plot_h
+    body = [_text(left - 6, 12, "turns", anchor="end", cls="axis")]
+    for tick in range(0, peak + 1, max(1, peak // 4)):
+        y = base - plot_h * tick / peak
         body += [
             f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>',
             _text(left - 6, y + 4, str(tick), anchor="end", cls="axis"),
@@ -144,17 +149,13 @@ def turns_per_task(bars: Sequence[TaskBar]) -> str:
         h = plot_h * bar.mean_turns / peak
         body.append(
             f'<a href="#task-{escape(bar.task_id)}"><rect x="{left + i * bar_w + 0.5:.1f}" '
-            f'y="{8 + plot_h - h:.1f}" width="{max(bar_w - 1, 0.6):.1f}" height="{h:.1f}" '
+            f'y="{base - h:.1f}" width="{max(bar_w - 1, 0.6):.1f}" height="{h:.1f}" '
             f'fill="{rate_color(bar.pass_rate)}"><title>{escape(bar.task_id)}: '
             f"{bar.mean_turns:.1f} turns, {bar.pass_rate:.0%} passed</title></rect></a>"
         )
-    body.append(
-        _text(
-            left,
-            plot_h + 28,
-            f"{len(bars)} tasks (hover for names; green: all "
-            "trials passed, amber: some, red: none)",
-            cls="axis",
-        )
+    caption = (
+        f"{len(bars)} tasks, by id (click a bar to open the task). Green: every trial passed; "
+        "amber: some; red: none"
     )
+    body.append(_text(left, base + 20, caption, cls="axis"))
     return _svg(width, height, body, "turns per task")

@@ -55,16 +55,21 @@ def load_transcripts(out_dir: Path, trials: Sequence[TrialResult]) -> dict[str, 
     return found
 
 
+def _num(seconds: float) -> str:
+    return f"{seconds:.2f}" if seconds < 10 else f"{seconds:.0f}"
+
+
 def _cards(summary: Summary) -> str:
     s = summary
     cards = [
         ("pass@1", f"{s.overall.pass_at_1:.1%}"),
         (f"pass^{s.k}", f"{s.overall.pass_hat_k:.1%}"),
         ("tasks / trials", f"{s.overall.tasks} / {s.overall.trials}"),
-        ("latency p50 / p95", f"{s.latency_p50:.1f} / {s.latency_p95:.1f} s"),
-        ("turns per trial", f"{s.mean_turns:.2f}"),
+        ("latency p50", f"{_num(s.latency_p50)} s"),
+        ("latency p95", f"{_num(s.latency_p95)} s"),
+        ("turns / trial", f"{s.mean_turns:.2f}"),
         ("tokens", f"{s.prompt_tokens + s.completion_tokens:,}"),
-        ("recovered calls", f"{s.recovered_rate:.0%} of {s.tool_calls}"),
+        ("recovered", f"{s.recovered_rate:.0%} of {s.tool_calls}"),
     ]
     return "".join(
         f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div></div>'
@@ -138,7 +143,7 @@ def _charts(summary: Summary, trials: Sequence[TrialResult]) -> str:
     groups = [summary.overall, *summary.categories]
     bars = [
         charts.TaskBar(task, sum(t.turns for t in g) / len(g), sum(t.passed for t in g) / len(g))
-        for task, g in by_task(trials).items()
+        for task, g in sorted(by_task(trials).items())
     ]
     latencies = [t.latency for t in trials]
     return (

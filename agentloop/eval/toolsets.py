@@ -69,7 +69,7 @@ def _builtin_factory() -> Callable[[Any], Sequence[Tool]]:
         from tools.builtin import default_tools
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ValueError(f"the built-in tools are not available: {exc}") from None
-    return default_tools  # type: ignore[no-any-return]
+    return default_tools
 
 
 class BuiltinTools:
