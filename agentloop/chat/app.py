@@ -1,0 +1,189 @@
+"""Putting a chat together: consoles, input, tools, backend, agent, and the session.
+
+The heavy imports (the HTTP client and the loop) are loaded in a background thread while
+the first prompt is already shown, so the prompt appears quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import traceback
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.text import Text
+
+from agentloop.chat.errors import describe_error
+from agentloop.chat.render import Renderer
+from agentloop.chat.session import ApproveMode, ChatSession, SessionOptions, command_names
+from agentloop.chat.state import ChatSettings, load_conversation
+from agentloop.chat.terminal_input import InputReader, LineReader, TerminalReader
+from agentloop.chat.toolset import Toolset, load_toolset
+from agentloop.config import AgentConfig
+from agentloop.errors import AgentloopError
+
+if TYPE_CHECKING:
+    from agentloop.loop import Agent
+    from agentloop.result import RunResult
+    from tools import ToolRegistry
+
+
+@dataclass(frozen=True, slots=True)
+class ChatOptions:
+    """Everything `agentloop chat` was asked for.
+
+    Attributes:
+        config: Server and loop settings (base_url None starts the embedded server).
+        settings: Model, profile, sampling, system prompt, reasoning display.
+        approve: How calls that need approval are decided; None asks on a terminal and
+            refuses otherwise.
+        interactive: stdin is a terminal (prompt_toolkit) rather than a pipe (lines).
+        tools: "builtin", "none" or "module:attr".
+        workspace: The directory built-in tools may read and write.
+        history_file: Persistent input history.
+        save_dir: Where `/save` without a path writes.
+        transcript: Where raw traffic is appended.
+        load: A saved conversation to continue.
+        debug: Print tracebacks of unexpected errors.
+    """
+
+    config: AgentConfig
+    settings: ChatSettings
+    interactive: bool
+    workspace: Path
+    history_file: Path
+    save_dir: Path
+    approve: ApproveMode | None = None
+    tools: str = "builtin"
+    transcript: Path | None = None
+    load: Path | None = None
+    debug: bool = False
+
+    @property
+    def approve_mode(self) -> ApproveMode:
+        """The effective approval mode."""
+        if self.approve is not None:
+            return self.approve
+        return "ask" if self.interactive else "deny"
+
+
+class _ChatAgent:
+    """`agentloop.Agent` plus the context-size lookup the footer needs."""
+
+    def __init__(self, agent: Agent) -> None:
+        self._agent = agent
+
+    async def run(self, prompt: str | None = None, **kwargs: Any) -> RunResult:
+        return await self._agent.run(prompt, **kwargs)
+
+    async def model_id(self) -> str:
+        return await self._agent.model_id()
+
+    async def context_size(self) -> int | None:
+        lookup = getattr(self._agent.backend, "context_size", None)
+        if lookup is None:
+            return None
+        size: int | None = await lookup()
+        return size
+
+    async def aclose(self) -> None:
+        await self._agent.aclose()
+
+
+def _agent_factory(config: AgentConfig) -> Any:
+    def build(settings: ChatSettings, tools: ToolRegistry) -> _ChatAgent:
+        from agentloop.loop import Agent
+
+        agent = Agent(
+            config=config.with_(model=settings.model), tools=tools, profile=settings.profile
+        )
+        return _ChatAgent(agent)
+
+    return build
+
+
+async def run_chat(options: ChatOptions) -> int:
+    """Run `agentloop chat` to the end; returns the exit code."""
+    console = Console(highlight=False)
+    notes = console if options.interactive else Console(stderr=True, highlight=False)
+    renderer = Renderer(console, notes, show_reasoning=options.settings.show_reasoning)
+    preload = asyncio.create_task(asyncio.to_thread(importlib.import_module, "agentloop.loop"))
+    try:
+        toolset = load_toolset(options.tools, options.workspace)
+    except AgentloopError as exc:
+        renderer.error(describe_error(exc))
+        return 2
+    try:
+        async with _backend(options.config, renderer) as config:
+            session = _session(options, config, toolset.registry, renderer)
+            if options.load is not None:
+                messages, settings = load_conversation(options.load)
+                await session.replace_conversation(messages, settings)
+            _banner(renderer, config, toolset, session, options)
+            await preload
+            return await session.run()
+    except AgentloopError as exc:
+        if options.debug:
+            notes.print(Text("".join(traceback.format_exception(exc)), "red"))
+        renderer.error(describe_error(exc, options.config.base_url))
+        return 1
+    finally:
+        preload.cancel()
+        await toolset.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _backend(config: AgentConfig, renderer: Renderer) -> AsyncIterator[AgentConfig]:
+    if config.base_url:
+        yield config
+        return
+    from agentloop.server import ensure_backend
+
+    renderer.note("no --base-url: starting the embedded llama-server …")
+    async with ensure_backend(config) as started:
+        renderer.note(f"embedded llama-server ready at {started.base_url}")
+        yield started
+
+
+def _session(
+    options: ChatOptions, config: AgentConfig, tools: ToolRegistry, renderer: Renderer
+) -> ChatSession:
+    reader: InputReader
+    if options.interactive:
+        reader = TerminalReader(options.history_file, command_names())
+    else:
+        reader = LineReader()
+    session_options = SessionOptions(
+        base_url=config.base_url,
+        approve=options.approve_mode,
+        transcript=options.transcript,
+        debug=options.debug,
+        save_dir=options.save_dir,
+    )
+    return ChatSession(
+        session_options, options.settings, tools, reader, renderer, _agent_factory(config)
+    )
+
+
+def _banner(
+    renderer: Renderer,
+    config: AgentConfig,
+    toolset: Toolset,
+    session: ChatSession,
+    options: ChatOptions,
+) -> None:
+    if not options.interactive:
+        return
+    names = ", ".join(toolset.registry.names()) or "none"
+    renderer.note(f"agentloop chat · {config.base_url} · tools: {names}", "bold")
+    if toolset.note:
+        renderer.note(toolset.note)
+    renderer.note(
+        f"approval: {options.approve_mode} · /help for commands · Esc Enter for a new line · "
+        "Ctrl-C cancels a turn · Ctrl-D quits"
+    )

@@ -1,0 +1,87 @@
+"""Which tools the chat offers: the built-in set over a sandboxed workspace, none, or the
+tools of a Python module (`--tools package.module:attr`)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentloop.errors import ConfigError
+from tools import Tool, ToolRegistry
+
+
+@dataclass(slots=True)
+class Toolset:
+    """The registry plus whatever must be closed with it (the sandbox)."""
+
+    registry: ToolRegistry
+    note: str = ""
+    _closers: list[Any] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Close the sandbox and release the tool threads."""
+        for closer in self._closers:
+            await closer()
+        self.registry.close()
+
+
+def load_toolset(spec: str, workspace: Path) -> Toolset:
+    """Build the tools named by `spec`.
+
+    Args:
+        spec: "builtin" (python, terminal, math, ... over a sandboxed `workspace`), "none",
+            or "module:attr" where attr is a Tool, a list of tools, a ToolRegistry, or a
+            function of no arguments returning one of those.
+        workspace: The directory the built-in tools may read and write.
+
+    Raises:
+        ConfigError: The spec cannot be loaded.
+    """
+    if spec == "none":
+        return Toolset(ToolRegistry())
+    if spec == "builtin":
+        return _builtin(workspace)
+    return Toolset(_from_module(spec))
+
+
+def _builtin(workspace: Path) -> Toolset:
+    try:
+        from sandbox import Sandbox
+        from tools.builtin import default_tools
+    except ImportError as exc:
+        return Toolset(ToolRegistry(), note=f"built-in tools unavailable ({exc})")
+    box = Sandbox(workspace)
+    registry = _as_registry(default_tools(box), "tools.builtin.default_tools")
+    return Toolset(registry, note=f"workspace {workspace}", _closers=[box.aclose])
+
+
+def _from_module(spec: str) -> ToolRegistry:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"--tools takes builtin, none or MODULE:ATTR, not {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import {module_name} for --tools: {exc}") from None
+    try:
+        value: Any = getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"{module_name} has no attribute {attr!r}") from None
+    if callable(value) and not isinstance(value, Tool | ToolRegistry):
+        value = value()
+    return _as_registry(value, spec)
+
+
+def _as_registry(value: Any, where: str) -> ToolRegistry:
+    if isinstance(value, ToolRegistry):
+        return value
+    if isinstance(value, Tool):
+        return ToolRegistry([value])
+    if isinstance(value, Iterable):
+        items = list(value)
+        if all(isinstance(item, Tool) for item in items):
+            return ToolRegistry(items)
+    raise ConfigError(f"{where} is not a tool, a list of tools or a ToolRegistry")

@@ -1,0 +1,174 @@
+"""`agentloop chat`: the interactive REPL (and the server options `agentloop run` shares).
+
+Every option also reads an environment variable (AGENTLOOP_BASE_URL, AGENTLOOP_MODEL,
+AGENTLOOP_PROFILE, AGENTLOOP_APPROVE, AGENTLOOP_SYSTEM, AGENTLOOP_TRANSCRIPT,
+AGENTLOOP_TOOLS, AGENTLOOP_WORKSPACE); the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentloop.config import AgentConfig
+from agentloop.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agentloop.chat import ChatOptions
+
+_APPROVE_CHOICES = ("ask", "auto", "deny")
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `chat` and `run`: server, model, sampling, tools, transcript."""
+    group = parser.add_argument_group("server and model")
+    group.add_argument(
+        "--base-url",
+        help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 "
+        "(env AGENTLOOP_BASE_URL; unset: start the embedded llama-server)",
+    )
+    group.add_argument("--model", help="model id (env AGENTLOOP_MODEL; default: the server's)")
+    group.add_argument(
+        "--profile", help="sampling profile (env AGENTLOOP_PROFILE; default: by model)"
+    )
+    group.add_argument("--system", help="system prompt (env AGENTLOOP_SYSTEM)")
+    group.add_argument("--max-turns", type=int, help="model replies per question (default 20)")
+    tools = parser.add_argument_group("tools")
+    tools.add_argument(
+        "--approve",
+        choices=_APPROVE_CHOICES,
+        help="calls of python/terminal: ask, auto (run) or deny (refuse); env "
+        "AGENTLOOP_APPROVE; default: ask on a terminal, deny otherwise",
+    )
+    tools.add_argument(
+        "--tools", help="builtin (default), none, or MODULE:ATTR (env AGENTLOOP_TOOLS)"
+    )
+    tools.add_argument(
+        "--workspace",
+        type=Path,
+        help="directory the built-in tools may read and write (env "
+        "AGENTLOOP_WORKSPACE; default ~/.local/share/agentloop/workspace)",
+    )
+    debug = parser.add_argument_group("debugging")
+    debug.add_argument(
+        "--transcript",
+        type=Path,
+        help="append raw server traffic to this JSONL file (env AGENTLOOP_TRANSCRIPT)",
+    )
+    debug.add_argument("--debug", action="store_true", help="tracebacks and debug logs on stderr")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `chat` sub-command."""
+    parser = subparsers.add_parser(
+        "chat",
+        help="interactive chat with tools",
+        description="Chat with a model that can call tools. Type /help inside for commands. "
+        'Reads plain lines when stdin is not a terminal: echo "2+2?" | agentloop chat',
+    )
+    add_server_options(parser)
+    parser.add_argument("--load", type=Path, help="continue a conversation saved with /save")
+    parser.add_argument(
+        "--hide-reasoning",
+        action="store_true",
+        help="fold reasoning to one line (/think on shows it)",
+    )
+    parser.set_defaults(handler=_handle)
+
+
+def configure_logging(debug: bool) -> None:
+    """Logs go to stderr: warnings only, or everything with --debug."""
+    import structlog
+
+    level = logging.DEBUG if debug else logging.WARNING
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def env_value(args: argparse.Namespace, name: str, environ: Mapping[str, str]) -> str | None:
+    """The option's value, else AGENTLOOP_<NAME>, else None."""
+    value = getattr(args, name, None)
+    if value is not None:
+        return str(value)
+    return environ.get("AGENTLOOP_" + name.upper()) or None
+
+
+def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> AgentConfig:
+    """The server configuration: command line over environment over defaults."""
+    return AgentConfig.from_env(
+        environ,
+        base_url=args.base_url,
+        model=args.model,
+        profile=args.profile,
+        max_turns=args.max_turns,
+    )
+
+
+def approve_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """--approve or AGENTLOOP_APPROVE, checked."""
+    value = env_value(args, "approve", environ)
+    if value is not None and value not in _APPROVE_CHOICES:
+        raise ConfigError(f"AGENTLOOP_APPROVE must be ask, auto or deny, not {value!r}")
+    return value
+
+
+def workspace_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:
+    """--workspace, AGENTLOOP_WORKSPACE, or a dedicated directory under the data dir."""
+    from agentloop.chat.state import data_dir
+
+    value = env_value(args, "workspace", environ)
+    return Path(value).expanduser() if value else data_dir(environ) / "workspace"
+
+
+def chat_options(
+    args: argparse.Namespace, environ: Mapping[str, str], interactive: bool
+) -> ChatOptions:
+    """Turn parsed arguments and the environment into `ChatOptions`."""
+    from agentloop.chat import ChatOptions, ChatSettings
+    from agentloop.chat.state import data_dir, state_dir
+
+    config = config_from_args(args, environ)
+    transcript = env_value(args, "transcript", environ)
+    settings = ChatSettings(
+        model=config.model,
+        profile=config.profile,
+        system=env_value(args, "system", environ),
+        show_reasoning=not args.hide_reasoning,
+    )
+    return ChatOptions(
+        config=config,
+        settings=settings,
+        interactive=interactive,
+        workspace=workspace_from_args(args, environ),
+        history_file=state_dir(environ) / "chat_history",
+        save_dir=data_dir(environ) / "chats",
+        approve=approve_from_args(args, environ),  # type: ignore[arg-type]
+        tools=env_value(args, "tools", environ) or "builtin",
+        transcript=Path(transcript).expanduser() if transcript else None,
+        load=args.load,
+        debug=args.debug,
+    )
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from agentloop.chat import run_chat
+
+    configure_logging(args.debug)
+    try:
+        options = chat_options(args, os.environ, sys.stdin.isatty() and sys.stdout.isatty())
+    except ConfigError as exc:
+        print(f"agentloop chat: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run_chat(options))
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
