@@ -83,11 +83,16 @@ async def start(
 
 
 def kill_tree(proc: asyncio.subprocess.Process) -> None:
-    """SIGKILL the process group; the pid namespace takes the rest of the tree with it."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
+    """SIGKILL the process group; the pid namespace takes the rest of the tree with it.
+
+    Signals go through ``os.kill`` rather than ``proc.kill()``: the latter polls with
+    ``waitpid`` and can reap the child before asyncio's watcher does, losing its status.
+    """
+    if proc.returncode is not None:
+        return
+    for send in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            send(proc.pid, signal.SIGKILL)
 
 
 async def pump(

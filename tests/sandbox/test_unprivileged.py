@@ -1,0 +1,66 @@
+"""The sandbox also isolates when started by an unprivileged user (re-run as uid 65534).
+
+The full suite can be run unprivileged as well (see docs/sandbox.md):
+``setpriv --reuid=65534 --regid=65534 --clear-groups .venv/bin/python -m pytest
+-p no:cacheprovider -m sandbox tests/sandbox tests/builtin_tools``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.sandbox
+
+_BREACH_CHECK = r"""
+import asyncio, json, sys
+from sandbox import Sandbox
+
+async def main() -> None:
+    secret = sys.argv[1]
+    async with Sandbox.temporary() as box:
+        read = await box.exec(["cat", secret], timeout=10)
+        net = await box.exec(["python3", "-c", "import socket; socket.socket()"], timeout=10)
+        who = await box.exec(["id", "-u"], timeout=10)
+        bomb = await box.exec(
+            ["python3", "-c", "import os\nn=0\ntry:\n  while True:\n    os.fork() or os._exit(0)\n"
+             "    n+=1\nexcept OSError: pass\nprint(n)"], timeout=20)
+        print(json.dumps({"tier": box.tier, "read": read.stdout, "net": net.exit_code,
+                          "uid": who.stdout.strip(), "bomb": bomb.stdout.strip()}))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root")
+def test_breach_check_as_nobody(tmp_path: Path) -> None:
+    secret = Path("/tmp") / f"agentloop-secret-{os.getpid()}"
+    secret.write_text("HOST-SECRET\n")
+    secret.chmod(0o644)
+    script = tmp_path / "check.py"
+    script.write_text(_BREACH_CHECK)
+    tmp_path.chmod(0o755)
+    script.chmod(0o644)
+    try:
+        proc = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+             str(script), str(secret)],
+            capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2],
+            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(Path(__file__).parents[2])},
+        )  # fmt: skip
+    finally:
+        secret.unlink()
+    if "no isolation is available" in proc.stderr:
+        pytest.skip(f"no isolation for uid 65534 here: {proc.stderr[-300:]}")
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["tier"] in ("bubblewrap", "unshare")
+    assert "HOST-SECRET" not in report["read"]
+    assert report["net"] != 0
+    assert report["uid"] == "65534"
+    assert int(report["bomb"] or 0) <= 64
