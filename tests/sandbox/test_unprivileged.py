@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,13 +40,14 @@ asyncio.run(main())
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root")
-def test_breach_check_as_nobody(tmp_path: Path) -> None:
-    secret = Path("/tmp") / f"agentloop-secret-{os.getpid()}"
+def test_breach_check_as_nobody() -> None:
+    shared = Path(tempfile.mkdtemp(prefix="agentloop-unpriv-"))  # readable by uid 65534
+    shared.chmod(0o755)
+    secret = shared / "secret.txt"
     secret.write_text("HOST-SECRET\n")
     secret.chmod(0o644)
-    script = tmp_path / "check.py"
+    script = shared / "check.py"
     script.write_text(_BREACH_CHECK)
-    tmp_path.chmod(0o755)
     script.chmod(0o644)
     try:
         proc = subprocess.run(
@@ -55,9 +57,10 @@ def test_breach_check_as_nobody(tmp_path: Path) -> None:
             env={"PATH": os.environ["PATH"], "PYTHONPATH": str(Path(__file__).parents[2])},
         )  # fmt: skip
     finally:
-        secret.unlink()
+        shutil.rmtree(shared)
     if "no isolation is available" in proc.stderr:
         pytest.skip(f"no isolation for uid 65534 here: {proc.stderr[-300:]}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["tier"] in ("bubblewrap", "unshare")
     assert "HOST-SECRET" not in report["read"]
