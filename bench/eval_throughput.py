@@ -1,0 +1,181 @@
+"""Throughput and memory of `agentloop eval` against a fake server with a fixed latency.
+
+Part 1: 100 tasks x 3 turns (two tool calls, then an answer) at concurrency 32 against a
+fake OpenAI server that answers every request after 200 ms. Printed: achieved throughput
+over the ideal (target >= 0.9), against two ideals:
+- the issue's: latency x turns / concurrency per task, i.e. 100 x 0.6 / 32 = 1.875 s;
+- the schedulable one: a task's 3 turns are sequential, so 100 tasks on 32 workers need
+  ceil(100 / 32) = 4 rounds of 0.6 s = 2.4 s even with zero overhead. Against the issue's
+  ideal the ratio therefore cannot exceed 1.875 / 2.4 = 0.78 at these sizes; pass a task
+  count that is a multiple of the concurrency (e.g. --tasks 128) to make the two agree.
+
+Part 2: 1,000 tasks (same shape, 50 ms latency) with the resident set size sampled every
+100 trials; it must stay flat (no per-trial growth), and the peak RSS is printed.
+
+The fake server runs in its own process so that its work does not share the runner's GIL.
+
+Usage: .venv/bin/python bench/eval_throughput.py [--tasks 100] [--latency 0.2]
+       [--concurrency 32] [--memory-tasks 1000] [--no-stream]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from agentloop.config import AgentConfig
+from agentloop.eval import EvalOptions, FixedTools, load_tasks, run_eval
+from agentloop.eval.results import TrialResult
+from tools import tool
+
+TURNS = 3
+
+SERVER = """
+import sys, time
+from agentloop.testing import FakeOpenAIServer, FakeReply
+
+def step(body):
+    done = sum(1 for m in body["messages"] if m["role"] == "tool")
+    if done < 2:
+        return FakeReply(tool_calls=[("add_number", {"a": done, "b": 1})])
+    return FakeReply(content="The answer is 2.")
+
+with FakeOpenAIServer([step], latency=float(sys.argv[1])) as server:
+    print(server.base_url, flush=True)
+    sys.stdin.read()
+"""
+
+
+@tool
+def add_number(a: float, b: float) -> float:
+    """Add two numbers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return a + b
+
+
+def write_tasks(path: Path, count: int) -> Path:
+    check = [{"type": "answer_number", "value": 2}, {"type": "tool_called", "name": "add_number"}]
+    lines = [
+        json.dumps({"id": f"t{i:04d}", "category": "bench", "prompt": f"task {i}", "checks": check})
+        for i in range(count)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def rss_mib() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+class Clock:
+    """Times the trial phase and samples memory as trials finish."""
+
+    def __init__(self, sample_every: int) -> None:
+        self.start = 0.0
+        self.end = 0.0
+        self.done = 0
+        self.passed = 0
+        self.every = sample_every
+        self.samples: list[tuple[int, float]] = []
+
+    def on_start(self, total: int, done: int) -> None:
+        self.start = time.perf_counter()
+
+    def on_trial(self, trial: TrialResult) -> None:
+        self.done += 1
+        self.passed += trial.passed
+        self.end = time.perf_counter()
+        if self.done % self.every == 0:
+            self.samples.append((self.done, rss_mib()))
+
+
+async def one_run(
+    count: int, latency: float, concurrency: int, stream: bool, sample_every: int
+) -> tuple[Clock, float]:
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        with tempfile.TemporaryDirectory() as tmp:
+            tasks = load_tasks(write_tasks(Path(tmp) / "bench.jsonl", count))
+            clock = Clock(sample_every)
+            started = time.perf_counter()
+            config = AgentConfig(base_url=base_url, stream=stream, model="fake-model.gguf")
+            await run_eval(
+                tasks,
+                [config],
+                EvalOptions(out_dir=Path(tmp) / "out", concurrency=concurrency),
+                provider=FixedTools([add_number]),
+                on_trial=clock.on_trial,
+                on_start=clock.on_start,
+            )
+            return clock, time.perf_counter() - started
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--memory-tasks", type=int, default=1000)
+    parser.add_argument("--memory-latency", type=float, default=0.05)
+    parser.add_argument("--no-stream", action="store_true", help="non-streamed replies")
+    args = parser.parse_args(argv)
+    stream = not args.no_stream
+
+    clock, total = asyncio.run(one_run(args.tasks, args.latency, args.concurrency, stream, 10))
+    achieved = clock.end - clock.start
+    per_task = args.latency * TURNS / args.concurrency
+    rounds = math.ceil(args.tasks / args.concurrency) * args.latency * TURNS
+    print(
+        f"throughput: {args.tasks} tasks x {TURNS} turns, {args.latency * 1000:.0f} ms per reply, "
+        f"concurrency {args.concurrency}, stream={stream}: trials took {achieved:.2f} s "
+        f"({args.tasks / achieved:.1f} tasks/s)\n"
+        f"  vs the issue's ideal ({args.tasks * per_task:.3f} s): throughput / ideal = "
+        f"{args.tasks * per_task / achieved:.3f}\n"
+        f"  vs the schedulable ideal ({rounds:.2f} s): throughput / ideal = "
+        f"{rounds / achieved:.3f}\n"
+        f"  [{clock.passed}/{clock.done} passed; {total:.2f} s with setup and report; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs]"
+    )
+
+    n = args.memory_tasks
+    clock, total = asyncio.run(
+        one_run(n, args.memory_latency, args.concurrency, stream, max(1, n // 10))
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    series = ", ".join(f"{done}: {mib:.1f}" for done, mib in clock.samples)
+    first, last = clock.samples[0][1], clock.samples[-1][1]
+    print(
+        f"memory: {n} tasks ({clock.passed}/{clock.done} passed, {total:.1f} s); RSS MiB after "
+        f"N trials -> {series}; growth from first to last sample {last - first:+.1f} MiB; "
+        f"peak RSS {peak:.1f} MiB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
