@@ -45,6 +45,7 @@ class ChatSettings:
         if name not in SAMPLING_FIELDS:
             known = ", ".join(SAMPLING_FIELDS)
             raise ConfigError(f"unknown sampling field {name!r}; known: {known}")
+        _check_sampling_value(name, value)
         sampling = dict(self.sampling)
         if value is None:
             sampling.pop(name, None)
@@ -78,6 +79,24 @@ class ChatSettings:
             system=_optional_str(data, "system"),
             show_reasoning=bool(data.get("show_reasoning", True)),
         )
+
+
+_INTEGER_FIELDS = ("top_k", "max_tokens", "seed")
+
+
+def _check_sampling_value(name: str, value: Any) -> None:
+    if value is None:
+        return
+    if name == "stop":
+        if isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            return
+        raise ConfigError('stop takes a string or a list of strings, e.g. /set stop ["\\n\\n"]')
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name} takes a number, not {value!r}")
+    if name in _INTEGER_FIELDS and not float(value).is_integer():
+        raise ConfigError(f"{name} takes a whole number, not {value!r}")
 
 
 def _optional_str(data: Mapping[str, Any], key: str) -> str | None:

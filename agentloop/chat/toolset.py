@@ -50,11 +50,13 @@ def load_toolset(spec: str, workspace: Path) -> Toolset:
 def _builtin(workspace: Path) -> Toolset:
     try:
         from sandbox import Sandbox
-        from tools.builtin import default_tools
+        from tools.builtin import REPL_APPROVALS, default_tools
     except ImportError as exc:
         return Toolset(ToolRegistry(), note=f"built-in tools unavailable ({exc})")
     box = Sandbox(workspace)
-    registry = _as_registry(default_tools(box), "tools.builtin.default_tools")
+    # python and terminal always go through the approver; --approve decides what it says.
+    tools = default_tools(box, approval_overrides=REPL_APPROVALS)
+    registry = _as_registry(tools, "tools.builtin.default_tools")
     return Toolset(registry, note=f"workspace {workspace}", _closers=[box.aclose])
 
 

@@ -40,3 +40,5 @@ async def slow(seconds: float) -> str:
 
 
 TOOLS = [add_number, python, slow]
+
+MATH = [add_number]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -28,10 +29,8 @@ class Terminal:
         self._seen = 0
 
     def _pump(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
             self.screen += _CONTROL.sub("", self.child.read_nonblocking(65536, timeout=timeout))
-        except (pexpect.TIMEOUT, pexpect.EOF):
-            pass
 
     def expect(self, pattern: str, timeout: float = 15.0) -> re.Match[str]:
         """Wait until `pattern` shows up after the last match; return the match."""

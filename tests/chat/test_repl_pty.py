@@ -206,3 +206,39 @@ def test_piped_stdin_prints_plain_answers(tmp_path: Path) -> None:
     assert done.stderr.count("─ ") == 2  # one footer per question, on stderr
     contents = [m.get("content") for m in server.requests[1]["messages"]]
     assert contents == ["2+2?", "4", "3+3?"]
+
+
+def test_multiline_paste_and_escape_enter(spawn_chat: Spawn) -> None:
+    with FakeOpenAIServer([FakeReply("got it")]) as server:
+        term = spawn_chat(server.base_url)
+        term.expect(PROMPT)
+        term.child.send("\x1b[200~first line\nsecond line\x1b[201~\r")  # a bracketed paste
+        term.expect("got it")
+        term.expect(PROMPT)
+        term.child.send("third\x1b\rfourth\r")  # Esc then Enter inserts a newline
+        term.expect("got it")
+        assert term.quit() == 0
+    assert server.requests[0]["messages"][-1]["content"] == "first line\nsecond line"
+    assert server.requests[1]["messages"][-1]["content"] == "third\nfourth"
+
+
+def test_history_persists_and_slash_commands_complete(spawn_chat: Spawn) -> None:
+    with FakeOpenAIServer([FakeReply("one")]) as server:
+        term = spawn_chat(server.base_url)
+        term.expect(PROMPT)
+        term.ask("a question worth repeating")
+        term.expect("one")
+        assert term.quit() == 0
+
+        term = spawn_chat(server.base_url)
+        term.expect(PROMPT)
+        term.child.send("\x1b[A\r")  # Up: the last session's question comes back
+        term.expect("one")
+        term.expect(PROMPT)
+        term.child.send("/he\t\r")  # Tab completes /help
+        term.expect(r"/retry\s+ask the last question again")
+        assert term.quit() == 0
+    assert [r["messages"][-1]["content"] for r in server.requests] == [
+        "a question worth repeating",
+        "a question worth repeating",
+    ]
