@@ -25,7 +25,6 @@ from agentloop.chat.state import ChatSettings, load_conversation
 from agentloop.chat.terminal_input import InputReader, LineReader, TerminalReader
 from agentloop.chat.toolset import Toolset, load_toolset
 from agentloop.config import AgentConfig
-from agentloop.errors import AgentloopError
 
 if TYPE_CHECKING:
     from agentloop.loop import Agent
@@ -112,11 +111,12 @@ async def run_chat(options: ChatOptions) -> int:
     console = Console(highlight=False)
     notes = console if options.interactive else Console(stderr=True, highlight=False)
     renderer = Renderer(console, notes, show_reasoning=options.settings.show_reasoning)
-    preload = asyncio.create_task(asyncio.to_thread(importlib.import_module, "agentloop.loop"))
+    # Warm up the loop's imports (HTTP client, openai) while the user types the first line.
+    asyncio.get_running_loop().run_in_executor(None, _preload)
     try:
         toolset = load_toolset(options.tools, options.workspace)
-    except AgentloopError as exc:
-        renderer.error(describe_error(exc))
+    except Exception as exc:
+        _report(renderer, exc, options)
         return 2
     try:
         async with _backend(options.config, renderer) as config:
@@ -124,17 +124,26 @@ async def run_chat(options: ChatOptions) -> int:
             if options.load is not None:
                 messages, settings = load_conversation(options.load)
                 await session.replace_conversation(messages, settings)
-            _banner(renderer, config, toolset, session, options)
-            await preload
+            _banner(renderer, config, toolset, options)
+            if options.load is not None:
+                session.show_history(last=4)
             return await session.run()
-    except AgentloopError as exc:
-        if options.debug:
-            notes.print(Text("".join(traceback.format_exception(exc)), "red"))
-        renderer.error(describe_error(exc, options.config.base_url))
+    except Exception as exc:  # start-up failures: one line, never a traceback by default
+        _report(renderer, exc, options)
         return 1
     finally:
-        preload.cancel()
         await toolset.aclose()
+
+
+def _preload() -> None:
+    with contextlib.suppress(Exception):
+        importlib.import_module("agentloop.loop")
+
+
+def _report(renderer: Renderer, exc: BaseException, options: ChatOptions) -> None:
+    if options.debug:
+        renderer.notes.print(Text("".join(traceback.format_exception(exc)), "red"))
+    renderer.error(describe_error(exc, options.config.base_url))
 
 
 @contextlib.asynccontextmanager
@@ -171,11 +180,7 @@ def _session(
 
 
 def _banner(
-    renderer: Renderer,
-    config: AgentConfig,
-    toolset: Toolset,
-    session: ChatSession,
-    options: ChatOptions,
+    renderer: Renderer, config: AgentConfig, toolset: Toolset, options: ChatOptions
 ) -> None:
     if not options.interactive:
         return

@@ -242,3 +242,47 @@ def test_history_persists_and_slash_commands_complete(spawn_chat: Spawn) -> None
         "a question worth repeating",
         "a question worth repeating",
     ]
+
+
+def _piped_chat(tmp_path: Path, stdin: str, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentloop", "chat", *options],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=chat_env(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+
+def test_load_option_continues_a_saved_conversation(tmp_path: Path) -> None:
+    saved = tmp_path / "old.json"
+    messages = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "remember 7"},
+        {"role": "assistant", "content": "ok"},
+    ]
+    saved.write_text(
+        json.dumps({"format": "agentloop-chat", "version": 1, "settings": {}, "messages": messages})
+    )
+    with FakeOpenAIServer([FakeReply("7")]) as server:
+        done = _piped_chat(
+            tmp_path, "what number?\n", "--base-url", server.base_url, "--load", str(saved)
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "7\n"
+    assert server.requests[0]["messages"] == [
+        *messages,
+        {"role": "user", "content": "what number?"},
+    ]
+
+
+def test_start_up_errors_are_one_line(tmp_path: Path) -> None:
+    done = _piped_chat(
+        tmp_path, "hi\n", "--base-url", "http://127.0.0.1:9/v1", "--tools", "no_such_module:TOOLS"
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: cannot import no_such_module for --tools: No module named 'no_such_module'"
+    )
