@@ -122,7 +122,10 @@ class ReplyBuilder:
         index = delta.get("index")
         if not isinstance(index, int):
             index = self._index_by_id(delta.get("id"), position)
-        return self.calls.setdefault(index, _CallBuilder())
+        builder = self.calls.get(index)
+        if builder is None:
+            builder = self.calls[index] = _CallBuilder()
+        return builder
 
     def _index_by_id(self, call_id: Any, position: int) -> int:
         if call_id:
