@@ -25,6 +25,7 @@ from agentloop.chat.state import ChatSettings, load_conversation
 from agentloop.chat.terminal_input import InputReader, LineReader, TerminalReader
 from agentloop.chat.toolset import Toolset, load_toolset
 from agentloop.config import AgentConfig
+from agentloop.errors import ConfigError
 
 if TYPE_CHECKING:
     from agentloop.loop import Agent
@@ -130,7 +131,7 @@ async def run_chat(options: ChatOptions) -> int:
             return await session.run()
     except Exception as exc:  # start-up failures: one line, never a traceback by default
         _report(renderer, exc, options)
-        return 1
+        return 2 if isinstance(exc, ConfigError) else 1
     finally:
         await toolset.aclose()
 
