@@ -84,13 +84,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def configure_logging(debug: bool) -> None:
     """Logs go to stderr: warnings only, or everything with --debug."""
-    import structlog
+    from agentloop.logs import configure
 
-    level = logging.DEBUG if debug else logging.WARNING
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
+    configure(logging.DEBUG if debug else logging.WARNING)
 
 
 def env_value(args: argparse.Namespace, name: str, environ: Mapping[str, str]) -> str | None:
