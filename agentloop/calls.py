@@ -21,6 +21,10 @@ TRUNCATED_MESSAGE = (
     "so it was not run. Send it again with shorter arguments."
 )
 CANCELLED_MESSAGE = "Not run: the user cancelled this turn."
+REPEAT_NOTE = (
+    "\n(You already made this exact call in this conversation and got this result. "
+    "Use it: answer the user, or call something else.)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,11 @@ def _valid_json(arguments: str) -> str:
 def signature(calls: Sequence[RawToolCall]) -> tuple[tuple[str, str], ...]:
     """What makes two replies' calls "the same": names and canonical arguments."""
     return tuple(sorted((c.name, _canonical(c.arguments)) for c in calls))
+
+
+def signature_of(record: ToolCallRecord) -> tuple[tuple[str, str], ...]:
+    """The signature of a one-call reply, for counting repeats of a single call."""
+    return ((record.name, _canonical(record.raw_arguments)),)
 
 
 def _canonical(arguments: str) -> str:

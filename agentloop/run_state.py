@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentloop.calls import tool_message
+from agentloop.calls import REPEAT_NOTE, signature_of, tool_message
 from agentloop.events import BackendRetry, Event, EventHandler, ReasoningDelta, TextDelta
 from agentloop.result import RunResult, StopReason, ToolCallRecord, Usage
 from agentloop.transcript import Transcript
@@ -28,8 +29,8 @@ class RunState:
     records: list[ToolCallRecord] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
-    _last_signature: tuple[Any, ...] | None = None
-    _same_in_a_row: int = 0
+    _seen: Counter[tuple[Any, ...]] = field(default_factory=Counter)
+    _calls_seen: Counter[tuple[Any, ...]] = field(default_factory=Counter)
 
     async def emit(self, event: Event) -> None:
         """Keep the event and hand it to the caller's handler (sync or async)."""
@@ -51,17 +52,27 @@ class RunState:
         await self.emit(BackendRetry(self.turn, attempt, wait, error))
 
     def repeats(self, sig: tuple[Any, ...], limit: int) -> bool:
-        """Count this reply's calls; True when the same calls came `limit` times in a row."""
-        if sig and sig == self._last_signature:
-            self._same_in_a_row += 1
-        else:
-            self._last_signature, self._same_in_a_row = sig, 1
-        return self._same_in_a_row >= limit
+        """Count this reply's calls; True once the same calls came `limit` times in this run,
+        in a row or not (small models also loop as A, B, A, B, ...)."""
+        if not sig:
+            return False
+        self._seen[sig] += 1
+        return self._seen[sig] >= limit
 
     def add_records(self, records: list[ToolCallRecord]) -> None:
-        """Keep the records and append one tool message per call, in call order."""
-        self.records.extend(records)
-        self.messages.extend(tool_message(r) for r in records)
+        """Keep the records and append one tool message per call, in call order.
+
+        A call the run already made gets a note, which is often enough to make a small
+        model stop repeating itself and answer.
+        """
+        for record in records:
+            message = tool_message(record)
+            key = signature_of(record)
+            self._calls_seen[key] += 1
+            if self._calls_seen[key] > 1 and record.ok:
+                message["content"] += REPEAT_NOTE
+            self.records.append(record)
+            self.messages.append(message)
 
     def close_open_calls(self, output: str) -> None:
         """Answer calls left without a result, so the conversation stays valid."""

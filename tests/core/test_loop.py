@@ -327,3 +327,27 @@ def test_system_prompt_goes_first() -> None:
     backend = ScriptedBackend([reply("hi")])
     run_agent("hello", backend=backend, system="Be brief.")
     assert backend.requests[0].messages[0] == {"role": "system", "content": "Be brief."}
+
+
+def test_a_cycle_of_calls_is_caught_too() -> None:
+    """Small models also loop as A, B, A, B, ...: three of the same reply end the run."""
+    a = reply("", ("add_number", {"a": 12, "b": 34}))
+    b = reply("", ("python", {"code": "12*34"}))
+    backend = ScriptedBackend([a, b, a, b, a, b])
+    result = run_agent("12*34+5", tools=[add_number, python], backend=backend)
+    assert result.stop_reason == "repeated_calls" and result.turns == 5
+
+
+def test_a_repeated_call_gets_a_note_telling_the_model_to_use_the_result() -> None:
+    backend = ScriptedBackend(
+        [
+            reply("", ("add_number", {"a": 1, "b": 1})),
+            reply("", ("add_number", {"a": 1, "b": 1})),
+            reply("2"),
+        ]
+    )
+    result = run_agent("1+1", tools=[add_number], backend=backend)
+    tool_messages = [m["content"] for m in result.messages if m["role"] == "tool"]
+    assert tool_messages[0] == "2"
+    assert tool_messages[1].startswith("2\n(You already made this exact call")
+    assert result.output == "2"
