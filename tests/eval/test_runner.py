@@ -362,3 +362,46 @@ async def test_task_tools_narrow_the_set_and_load_user_tools(tmp_path: Path) -> 
     assert not by_id["b"].passed and by_id["b"].tool_calls[0].error == "unknown_tool"
     names = [[t["function"]["name"] for t in r.tools] for r in backend.requests]
     assert ["add_number"] in names and ["multiply_number"] in names
+
+
+async def test_workspaces_get_setup_files_and_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from tools import tool
+
+    seen: list[Path] = []
+
+    @tool
+    def look(path: str) -> str:
+        """Read a file of the trial's workspace.
+
+        Args:
+            path: Relative path.
+        """
+        return "?"
+
+    class Recording(FixedTools):
+        async def __call__(self, task, workspace):  # type: ignore[no-untyped-def]
+            seen.append(workspace)
+            assert (workspace / "a" / "b.txt").read_text() == "hello"
+            (workspace / "a" / "b.txt").write_text("changed by the trial")
+            return await super().__call__(task, workspace)
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    line = task_line(
+        "t", "say hi", [{"type": "answer_contains", "value": "hi"}], setup={"a/b.txt": "hello"}
+    )
+    outcome = await run_eval(
+        load_tasks(write_tasks(tmp_path / "t.jsonl", [line])),
+        [CONFIG],
+        EvalOptions(out_dir=tmp_path / "o", trials=3),
+        provider=Recording([look]),
+        backend_factory=lambda c: ScriptedBackend([scripted_step]),
+    )
+    assert outcome.summary.overall.passed_trials == 3
+    assert len(set(seen)) == 3  # one fresh workspace per trial
+    assert list(scratch.iterdir()) == []  # all removed
