@@ -24,11 +24,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal
 
-import structlog
-
 from agentloop.errors import BackendError
+from agentloop.logs import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _HEALTH_POLL_S = 0.1
@@ -263,6 +262,12 @@ class LlamaServer:
             self.log_path.unlink(missing_ok=True)
         log.info("server.stopped", pid=process.pid, returncode=process.returncode)
         return process.returncode
+
+    def wait(self) -> int:
+        """Block until the child exits on its own; return its exit code."""
+        if self._process is None:
+            raise RuntimeError("this LlamaServer is not running")
+        return self._process.wait()
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last `lines` lines of the server's log."""
