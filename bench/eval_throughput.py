@@ -167,12 +167,14 @@ def main(argv: list[str] | None = None) -> int:
         one_run(n, args.memory_latency, args.concurrency, stream, max(1, n // 10))
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    during = max(mib for _, mib in clock.samples)
     series = ", ".join(f"{done}: {mib:.1f}" for done, mib in clock.samples)
     first, last = clock.samples[0][1], clock.samples[-1][1]
     print(
         f"memory: {n} tasks ({clock.passed}/{clock.done} passed, {total:.1f} s); RSS MiB after "
         f"N trials -> {series}; growth from first to last sample {last - first:+.1f} MiB; "
-        f"peak RSS {peak:.1f} MiB"
+        f"peak RSS while trials ran {during:.1f} MiB; peak RSS of the process {peak:.1f} MiB "
+        "(includes writing summary and report, which read every result and transcript)"
     )
     return 0
 

@@ -66,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="run sandboxed tools without isolation when none is available (warns)",
     )
+    parser.add_argument(
+        "--no-stream", action="store_true", help="ask for whole replies instead of streams"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--debug", action="store_true", help="debug logs on stderr")
     parser.set_defaults(handler=_handle)
@@ -129,7 +132,9 @@ def _report(runs: Sequence[str]) -> int:
 
 
 def _configs(args: argparse.Namespace, environ: Mapping[str, str]) -> list[AgentConfig]:
-    base = AgentConfig.from_env(environ, model=args.model, profile=args.profile)
+    base = AgentConfig.from_env(
+        environ, model=args.model, profile=args.profile, stream=False if args.no_stream else None
+    )
     return [base.with_(base_url=url) for url in args.base_url] or [base]
 
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,6 +78,8 @@ def test_writes_every_output_file(
     tmp_path: Path, server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(tmp_path, server.base_url, "run", "--trials", "2", "--concurrency", "3") == 0
+    chats = [r for r in server.requests if "messages" in r]
+    assert chats and all(r.get("stream") is True for r in chats)
     out_dir = tmp_path / "run"
     results = [json.loads(line) for line in (out_dir / "results.jsonl").read_text().splitlines()]
     assert len(results) == 8
@@ -158,3 +165,70 @@ def test_compare_and_report_subcommands(
     (tmp_path / "a" / "report.html").unlink()
     assert main(["eval", "report", str(tmp_path / "a")]) == 0
     assert (tmp_path / "a" / "report.html").exists()
+
+
+def test_no_stream(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    assert run(tmp_path, server.base_url, "run", "--no-stream") == 0
+    chats = [r for r in server.requests if "messages" in r]
+    assert chats and not any(r.get("stream") for r in chats)
+
+
+def test_ctrl_c_keeps_finished_trials_and_resume_completes(tmp_path: Path) -> None:
+    root = Path(__file__).parents[2]
+    lines = [
+        task_line(
+            f"t{i}", f"add {i} 1", [{"type": "answer_number", "value": i + 1}], tools=USER_TOOLS
+        )
+        for i in range(40)
+    ]
+    suite = write_tasks(tmp_path / "suite.jsonl", lines)
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("AGENTLOOP_BASE_URL", None)
+    with FakeOpenAIServer([fake_server_step], latency=0.1) as server:
+        argv = [
+            sys.executable,
+            "-m",
+            "agentloop",
+            "eval",
+            str(suite),
+            "--base-url",
+            server.base_url,
+            "--out",
+            str(out),
+            "--concurrency",
+            "2",
+            "--no-progress",
+        ]
+        child = subprocess.Popen(
+            argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        results = out / "results.jsonl"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if results.exists() and len(results.read_text().splitlines()) >= 4:
+                break
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+        assert child.returncode == 130, stderr
+        assert f"--resume --out {out}" in stderr
+        kept = results.read_text().splitlines()
+        assert 4 <= len(kept) < 40
+        assert "interrupted" in (out / "summary.md").read_text()
+        assert "interrupted" in (out / "report.html").read_text()
+
+        resumed = subprocess.run(
+            [*argv, "--resume"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert resumed.returncode == 0, resumed.stderr
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert sorted(r["task_id"] for r in rows) == sorted(f"t{i}" for i in range(40))
+    assert all(r["passed"] for r in rows)
+    assert "pass@1 100.0%" in resumed.stdout
