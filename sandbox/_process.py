@@ -161,7 +161,7 @@ class SandboxProcess:
         return await self._proc.wait()
 
     async def kill(self) -> None:
-        """End the whole process tree and release what the process held."""
+        """End the whole process tree and release what the process held (idempotent)."""
         kill_tree(self._proc)
         await self._proc.wait()
         for task in self._tasks:

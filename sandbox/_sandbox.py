@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import os
 import shutil
 import socket
 import stat
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 import structlog
 
 from sandbox import _tiers
 from sandbox._launcher import landlock_abi
-from sandbox._process import SandboxProcess, kill_tree, pump, start
+from sandbox._process import SandboxProcess, pump, start
 from sandbox._seccomp import build_filter_bpf
+from sandbox._supervise import Prepared, supervise, watch_workspace
 from sandbox._text import BoundedBuffer
 from sandbox._types import ExecResult, Limits, SandboxUnavailable, Tier
 from sandbox._workspace import Usage, resolve_inside, scan
@@ -74,6 +74,7 @@ class Sandbox:
         self._owned_root: Path | None = None
         self._private: Path | None = None
         self._seccomp: bytes | None = None
+        self._live: set[SandboxProcess] = set()
         self._run_as = self._pick_uid(run_as)
 
     @classmethod
@@ -96,7 +97,10 @@ class Sandbox:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Remove the private directory (and the workspace, if this sandbox made it)."""
+        """Kill spawned processes still alive and remove the private directory (and the
+        workspace, if this sandbox made it)."""
+        for process in list(self._live):
+            await process.kill()
         for path in (self._private, self._owned_root):
             if path is not None:
                 await asyncio.to_thread(shutil.rmtree, path, True)
@@ -204,9 +208,15 @@ class Sandbox:
             asyncio.create_task(
                 pump(proc.stderr, stderr, lambda: stop("output"), limits.output_kill_bytes)
             ),
-            asyncio.create_task(self._watch(baseline, limits, stop)),
+            asyncio.create_task(watch_workspace(self.workspace, baseline, limits, stop)),
         ]
-        holder.append(SandboxProcess(proc, stderr, tasks, prepared.release))
+
+        def release() -> None:
+            prepared.release()
+            self._live.discard(holder[0])
+
+        holder.append(SandboxProcess(proc, stderr, tasks, release))
+        self._live.add(holder[0])
         return holder[0]
 
     async def check_workspace(self) -> Usage:
@@ -294,7 +304,8 @@ class Sandbox:
                 )
             finally:
                 prepared.close_fds()
-            out, err, reason = await self._supervise(proc, stdin, timeout, limits, baseline)
+            watch = functools.partial(watch_workspace, self.workspace, baseline, limits)
+            out, err, reason = await supervise(proc, stdin, timeout, limits, watch)
         finally:
             prepared.release()
         await self.check_workspace()
@@ -323,66 +334,6 @@ class Sandbox:
             killed_reason=reason,
         )
 
-    async def _supervise(
-        self,
-        proc: asyncio.subprocess.Process,
-        stdin: bytes | None,
-        timeout: float,
-        limits: Limits,
-        baseline: Usage,
-    ) -> tuple[BoundedBuffer, BoundedBuffer, str | None]:
-        reasons: list[str] = []
-
-        def stop(why: str) -> None:
-            if not reasons:
-                reasons.append(why)
-            kill_tree(proc)
-
-        out, err = BoundedBuffer(limits.output_bytes), BoundedBuffer(limits.output_bytes)
-        assert proc.stdout is not None and proc.stderr is not None
-        readers = [
-            asyncio.create_task(
-                pump(proc.stdout, out, lambda: stop("output"), limits.output_kill_bytes)
-            ),
-            asyncio.create_task(
-                pump(proc.stderr, err, lambda: stop("output"), limits.output_kill_bytes)
-            ),
-        ]
-        if stdin is not None:
-            readers.append(asyncio.create_task(_feed(proc, stdin)))
-        watcher = asyncio.create_task(self._watch(baseline, limits, stop))
-        try:
-            try:
-                await asyncio.wait_for(proc.wait(), timeout)
-            except TimeoutError:
-                stop("timeout")
-                await proc.wait()
-            # The pid namespace is gone with its init, so the pipes close at once; the
-            # grace period only matters in unsafe mode, where a daemon may keep them.
-            _, pending = await asyncio.wait(readers, timeout=2.0)
-        except BaseException:
-            kill_tree(proc)
-            raise
-        finally:
-            watcher.cancel()
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(watcher, *readers, return_exceptions=True)
-        return out, err, reasons[0] if reasons else None
-
-    async def _watch(self, baseline: Usage, limits: Limits, stop: Callable[[str], None]) -> None:
-        max_bytes = max(limits.workspace_bytes, baseline.bytes)
-        max_entries = max(limits.workspace_files, baseline.entries)
-        interval = 0.1
-        while True:
-            await asyncio.sleep(interval)
-            began = time.monotonic()
-            usage = await asyncio.to_thread(scan, self.workspace, strip_setid=False)
-            interval = max(0.1, 20 * (time.monotonic() - began))
-            if usage.bytes > max_bytes or usage.entries > max_entries:
-                stop("workspace")
-                return
-
     def _prepare(
         self,
         tier: Tier,
@@ -390,7 +341,7 @@ class Sandbox:
         rel: PurePosixPath,
         env: dict[str, str] | None,
         limits: Limits,
-    ) -> _Prepared:
+    ) -> Prepared:
         if tier == "bubblewrap":
             flags = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
             workspace_fd = os.open(self.workspace, flags)
@@ -405,7 +356,7 @@ class Sandbox:
                 env=env,
                 limits=limits,
             )
-            return _Prepared(launch, [workspace_fd, read_end], None)
+            return Prepared(launch, [workspace_fd, read_end], None)
         tmp = Path(tempfile.mkdtemp(dir=self._private_dir()))
         if self._run_as is not None:
             os.chown(tmp, self._run_as, self._run_as)
@@ -420,7 +371,7 @@ class Sandbox:
             )
         else:
             launch = _tiers.unsafe(argv, workspace=self.workspace, tmp=tmp, cwd=rel, env=env)
-        return _Prepared(launch, [], tmp)
+        return Prepared(launch, [], tmp)
 
     def _private_dir(self) -> Path:
         if self._private is None:
@@ -435,33 +386,6 @@ class Sandbox:
         if self._seccomp is None:
             self._seccomp = build_filter_bpf()
         return self._seccomp
-
-
-class _Prepared:
-    """A launch plus what it holds on the host: descriptors and a private tmp dir."""
-
-    def __init__(self, launch: _tiers.Launch, fds: list[int], tmp: Path | None) -> None:
-        self.launch = launch
-        self._fds = fds
-        self._tmp = tmp
-
-    def close_fds(self) -> None:
-        while self._fds:
-            os.close(self._fds.pop())
-
-    def release(self) -> None:
-        self.close_fds()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-
-async def _feed(proc: asyncio.subprocess.Process, data: bytes) -> None:
-    assert proc.stdin is not None
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        proc.stdin.write(data)
-        await proc.stdin.drain()
-    proc.stdin.close()
 
 
 PIPE = asyncio.subprocess.PIPE

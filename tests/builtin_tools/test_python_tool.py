@@ -87,7 +87,7 @@ async def test_output_is_bounded_and_sanitised(registry: ToolRegistry) -> None:
 
 async def test_closing_the_run_stops_the_worker(registry: ToolRegistry) -> None:
     context = ToolContext(run_id="z")
-    ok, pid_text = await run(registry, context, "import os; os.getpid()")
-    assert ok
+    ok, _ = await run(registry, context, "import os; os.getpid()")
+    assert ok and context.state
     await context.aclose()
     assert context.state == {}

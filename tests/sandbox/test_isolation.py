@@ -62,7 +62,9 @@ async def test_network_is_unreachable(box: Sandbox) -> None:
         port = listener.getsockname()[1]
         code = (
             "import socket\n"
-            f"try:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2); print('CONNECTED')\n"
+            "try:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+            "    print('CONNECTED')\n"
             "except OSError as e:\n    print('blocked', e)\n"
         )
         result = await box.exec(py(code), timeout=10)
@@ -136,7 +138,8 @@ async def test_background_processes_do_not_survive(box: Sandbox) -> None:
     script = (
         "sleep 31337 & nohup sleep 31338 >/dev/null 2>&1 & "
         "setsid sleep 31339 & (sleep 31340 &); "
-        'python3 -c \'import os\nif os.fork() == 0:\n  os.setsid()\n  os.execvp("sleep", ["sleep", "31341"])\'; '
+        "python3 -c 'import os\nif os.fork() == 0:\n  os.setsid()\n"
+        '  os.execvp("sleep", ["sleep", "31341"])\'; '
         "echo started"
     )
     result = await box.exec(["sh", "-c", script], timeout=10)
@@ -186,7 +189,8 @@ async def test_setuid_bits_cannot_be_set_or_survive(box: Sandbox) -> None:
     code = (
         "import os\n"
         "open('tool', 'w').close()\n"
-        "try:\n    os.chmod('tool', 0o4755); print('chmod-ok')\nexcept OSError as e:\n    print('chmod', e.errno)\n"
+        "try:\n    os.chmod('tool', 0o4755); print('chmod-ok')\n"
+        "except OSError as e:\n    print('chmod', e.errno)\n"
         "try:\n    os.close(os.open('tool2', os.O_CREAT | os.O_WRONLY, 0o6755)); print('open-ok')\n"
         "except OSError as e:\n    print('open', e.errno)\n"
     )

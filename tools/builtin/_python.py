@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,15 @@ class PythonPolicy:
         approval: ``auto``, ``ask`` or ``deny``.
         output_bytes: Bytes of stdout/stderr/value kept per call (head and tail).
         limits: Resource limits of the interpreter (None: the sandbox's defaults).
+        standby: Keep one interpreter started ahead, so that the first call of a new run
+            does not wait for start-up (it is stopped with the sandbox).
     """
 
     timeout: float = 30.0
     approval: Approval = "auto"
     output_bytes: int = 32 << 10
     limits: Limits | None = None
+    standby: bool = True
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,41 @@ class PythonWorker:
         )
 
 
+class _Standby:
+    """At most one interpreter started ahead of need, handed to the next new run."""
+
+    def __init__(self, sandbox: Sandbox, policy: PythonPolicy) -> None:
+        self._sandbox = sandbox
+        self._policy = policy
+        self._next: asyncio.Task[PythonWorker] | None = None
+
+    async def take(self) -> PythonWorker:
+        """A fresh interpreter: the one started ahead if ready, else a new one."""
+        loop = asyncio.get_running_loop()
+        task, self._next = self._next, None
+        worker = None
+        if task is not None and task.get_loop() is loop:
+            with contextlib.suppress(SandboxError, OSError):
+                worker = await task
+        if worker is None or not worker.alive:
+            worker = await PythonWorker.start(self._sandbox, self._policy)
+        return worker
+
+    def refill(self) -> None:
+        """Start the next interpreter in the background (after a call, while the model
+        thinks, so it does not compete with the call)."""
+        if self._policy.standby and self._next is None:
+            self._next = asyncio.get_running_loop().create_task(
+                PythonWorker.start(self._sandbox, self._policy)
+            )
+            self._next.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Task[PythonWorker]) -> None:
+    if not task.cancelled():
+        task.exception()  # reported by the next take(), not as "never retrieved"
+
+
 def python_tool(sandbox: Sandbox, policy: PythonPolicy | None = None) -> Tool:
     """Build the ``python`` tool, which runs code in ``sandbox``.
 
@@ -132,6 +171,7 @@ def python_tool(sandbox: Sandbox, policy: PythonPolicy | None = None) -> Tool:
         policy: Timeout, approval and output limits.
     """
     policy = policy or PythonPolicy()
+    standby = _Standby(sandbox, policy)
 
     async def python(code: str, context: ToolContext) -> str:
         """Run Python 3 code in a sandboxed interpreter and return what it printed.
@@ -143,24 +183,25 @@ def python_tool(sandbox: Sandbox, policy: PythonPolicy | None = None) -> Tool:
         Args:
             code: Python source code to run.
         """
-        worker = await _worker_for(context, sandbox, policy)
+        worker = await _worker_for(context, standby)
         try:
             reply = await worker.run(code, policy.timeout)
         finally:
             if not worker.alive:
                 context.state.pop(_STATE_KEY, None)
             await sandbox.check_workspace()
+            standby.refill()
         return _render(reply, unsafe=sandbox.tier == "none")
 
     return tool(python, approval=policy.approval, timeout=policy.timeout + 10.0)
 
 
-async def _worker_for(context: ToolContext, sandbox: Sandbox, policy: PythonPolicy) -> PythonWorker:
+async def _worker_for(context: ToolContext, standby: _Standby) -> PythonWorker:
     worker = context.state.get(_STATE_KEY)
     if isinstance(worker, PythonWorker) and worker.alive:
         return worker
     try:
-        worker = await PythonWorker.start(sandbox, policy)
+        worker = await standby.take()
     except SandboxError as exc:
         raise ToolError(f"The python tool is unavailable: {exc}") from None
     context.state[_STATE_KEY] = worker

@@ -1,0 +1,115 @@
+"""Watching a running sandboxed command: output, timeout and workspace size."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from sandbox._process import kill_tree, pump
+from sandbox._text import BoundedBuffer
+from sandbox._tiers import Launch
+from sandbox._types import Limits
+from sandbox._workspace import Usage, scan
+
+
+async def supervise(
+    proc: asyncio.subprocess.Process,
+    stdin: bytes | None,
+    timeout: float,
+    limits: Limits,
+    watch: Callable[[Callable[[str], None]], Coroutine[Any, Any, None]],
+) -> tuple[BoundedBuffer, BoundedBuffer, str | None]:
+    """Drain a process's output until it ends, stopping it on timeout, flood or a
+    workspace over its limit (``watch`` calls ``stop``).
+
+    Returns:
+        stdout and stderr buffers, and why the process was stopped (or None).
+    """
+    reasons: list[str] = []
+
+    def stop(why: str) -> None:
+        if not reasons:
+            reasons.append(why)
+        kill_tree(proc)
+
+    out, err = BoundedBuffer(limits.output_bytes), BoundedBuffer(limits.output_bytes)
+    assert proc.stdout is not None and proc.stderr is not None
+    readers = [
+        asyncio.create_task(
+            pump(proc.stdout, out, lambda: stop("output"), limits.output_kill_bytes)
+        ),
+        asyncio.create_task(
+            pump(proc.stderr, err, lambda: stop("output"), limits.output_kill_bytes)
+        ),
+    ]
+    if stdin is not None:
+        readers.append(asyncio.create_task(_feed(proc, stdin)))
+    watcher = asyncio.create_task(watch(stop))
+    try:
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            stop("timeout")
+            await proc.wait()
+        # The pid namespace is gone with its init, so the pipes close at once; the
+        # grace period only matters in unsafe mode, where a daemon may keep them.
+        _, pending = await asyncio.wait(readers, timeout=2.0)
+    except BaseException:
+        kill_tree(proc)
+        raise
+    finally:
+        watcher.cancel()
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(watcher, *readers, return_exceptions=True)
+    return out, err, reasons[0] if reasons else None
+
+
+async def watch_workspace(
+    root: Path, baseline: Usage, limits: Limits, stop: Callable[[str], None]
+) -> None:
+    """Poll the workspace size; call ``stop("workspace")`` once it passes its limit."""
+    max_bytes = max(limits.workspace_bytes, baseline.bytes)
+    max_entries = max(limits.workspace_files, baseline.entries)
+    interval = 0.1
+    while True:
+        await asyncio.sleep(interval)
+        began = time.monotonic()
+        usage = await asyncio.to_thread(scan, root, strip_setid=False)
+        interval = max(0.1, 20 * (time.monotonic() - began))
+        if usage.bytes > max_bytes or usage.entries > max_entries:
+            stop("workspace")
+            return
+
+
+class Prepared:
+    """A launch plus what it holds on the host: descriptors and a private tmp dir."""
+
+    def __init__(self, launch: Launch, fds: list[int], tmp: Path | None) -> None:
+        self.launch = launch
+        self._fds = fds
+        self._tmp = tmp
+
+    def close_fds(self) -> None:
+        while self._fds:
+            os.close(self._fds.pop())
+
+    def release(self) -> None:
+        self.close_fds()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+async def _feed(proc: asyncio.subprocess.Process, data: bytes) -> None:
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        proc.stdin.write(data)
+        await proc.stdin.drain()
+    proc.stdin.close()
