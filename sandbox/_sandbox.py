@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import shutil
 import socket
@@ -11,8 +12,6 @@ import stat
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
-
-import structlog
 
 from sandbox import _tiers
 from sandbox._launcher import landlock_abi
@@ -23,7 +22,7 @@ from sandbox._text import BoundedBuffer
 from sandbox._types import ExecResult, Limits, SandboxUnavailable, Tier
 from sandbox._workspace import Usage, resolve_inside, scan
 
-_log = structlog.get_logger(__name__)
+_log = logging.getLogger(__name__)
 _NOBODY = 65534
 _UNSAFE_WARNING = "[sandbox] WARNING: this ran WITHOUT isolation (unsafe mode)\n"
 _STOP_NOTES = {
@@ -161,7 +160,10 @@ class Sandbox:
         data = stdin.encode() if isinstance(stdin, str) else stdin
         result = await self._run(tier, argv, data, cwd, env, timeout, limits or self.limits)
         if tier == "none":
-            _log.warning("sandbox.unsafe", argv0=argv[0] if argv else "")
+            _log.warning(
+                "sandbox.unsafe: running %s WITHOUT isolation (unsafe mode was chosen)",
+                argv[0] if argv else "",
+            )
         return result
 
     async def spawn(
@@ -179,7 +181,10 @@ class Sandbox:
         """
         tier = await self.ensure_ready()
         if tier == "none":
-            _log.warning("sandbox.unsafe", argv0=argv[0] if argv else "")
+            _log.warning(
+                "sandbox.unsafe: running %s WITHOUT isolation (unsafe mode was chosen)",
+                argv[0] if argv else "",
+            )
         limits = limits or self.limits
         rel = resolve_inside(self.workspace, cwd or ".")
         baseline = await self.check_workspace()
@@ -240,10 +245,10 @@ class Sandbox:
                 break
             reason = await self._self_test(tier)
             if reason is None:
-                _log.debug("sandbox.tier", tier=tier)
+                _log.debug("sandbox.tier tier=%s", tier)
                 return tier
             self.diagnostics[tier] = reason
-            _log.info("sandbox.tier_unavailable", tier=tier, reason=reason)
+            _log.info("sandbox.tier_unavailable tier=%s reason=%s", tier, reason)
         if self.allow_unsafe:
             _log.warning("sandbox.unsafe_mode")
             return "none"

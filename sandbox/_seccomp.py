@@ -8,14 +8,13 @@ sandboxed side needs no binding of its own.
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 import stat
 import tempfile
 from typing import Any
 
-import structlog
-
-_log = structlog.get_logger(__name__)
+_log = logging.getLogger(__name__)
 
 # Calls a workspace process never needs and that widen the kernel surface or reach
 # outside the sandbox (debugging other processes, mounting, kernel keyrings, eBPF, ...).
@@ -98,4 +97,4 @@ def _add(filt: Any, action: Any, name: str, *args: Any) -> None:
         filt.add_rule(action, name, *args)
     except (ValueError, OSError, RuntimeError) as exc:
         # A syscall this libseccomp does not know (e.g. fchmodat2 on an older one).
-        _log.debug("sandbox.seccomp.skip", syscall=name, error=str(exc))
+        _log.debug("sandbox.seccomp.skip syscall=%s error=%s", name, str(exc))

@@ -19,6 +19,7 @@ from tools._types import (
     ToolError,
     ToolErrorKind,
     ToolOutcome,
+    ToolRefused,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "ToolError",
     "ToolErrorKind",
     "ToolOutcome",
+    "ToolRefused",
     "ToolRegistry",
     "cap_output",
     "parse_arguments",

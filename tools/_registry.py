@@ -21,6 +21,7 @@ from tools._types import (
     ToolError,
     ToolErrorKind,
     ToolOutcome,
+    ToolRefused,
 )
 
 log = get_logger(__name__)
@@ -113,6 +114,8 @@ class ToolRegistry:
             log.info("tool.timeout", tool=tool.name, timeout=tool.timeout)
             message = f"Error: {tool.name} timed out after {tool.timeout:g} s and was stopped."
             return _fail(tool.name, arguments, "timeout", message, started)
+        except ToolRefused as exc:
+            return _fail(tool.name, arguments, "refused", str(exc), started)
         except ToolError as exc:
             return _fail(tool.name, arguments, "tool_failed", f"Error: {exc}", started)
         except Exception as exc:

@@ -77,6 +77,10 @@ class ToolError(Exception):
     """Raise inside a tool to report a failure to the model: the message only, no traceback."""
 
 
+class ToolRefused(ToolError):
+    """Raise inside a tool that declines to do what was asked (a policy said no)."""
+
+
 @dataclass(slots=True)
 class ToolContext:
     """Per-run scratch space for tools that ask for it (declare a `ToolContext` parameter).

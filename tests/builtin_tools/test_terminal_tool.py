@@ -42,8 +42,10 @@ async def test_ordinary_commands_run_in_the_workspace(box: Sandbox) -> None:
 
 async def test_refusal_never_reaches_the_sandbox(box: Sandbox) -> None:
     (box.workspace / "keep.txt").write_text("x")
-    ok, content = await call(box, "rm keep.txt")
-    assert not ok and "Refused" in content and "deleting files" in content
+    registry = ToolRegistry([terminal_tool(box, CommandPolicy())])
+    outcome = await registry.call("terminal", {"command": "rm keep.txt"}, context=ToolContext())
+    content = outcome.content
+    assert outcome.error == "refused" and "Refused" in content and "deleting files" in content
     assert (box.workspace / "keep.txt").exists()
 
 

@@ -8,13 +8,12 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-import structlog
-
 from sandbox import Limits, Sandbox, SandboxError, SandboxProcess, sanitize_text
 from tools import Approval, Tool, ToolContext, ToolError, tool
+from tools._log import get_logger
 from tools.builtin import _worker
 
-_log = structlog.get_logger(__name__)
+_log = get_logger(__name__)
 _STATE_KEY = "tools.builtin.python.worker"
 _MAX_PART = 64 << 10
 

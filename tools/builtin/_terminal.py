@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sandbox import ExecResult, Sandbox, SandboxError
-from tools import Tool, ToolError, tool
+from tools import Tool, ToolError, ToolRefused, tool
 from tools.builtin._policy import CommandPolicy
 
 
@@ -38,7 +38,7 @@ def terminal_tool(sandbox: Sandbox, policy: CommandPolicy | None = None) -> Tool
             raise ToolError(f"The terminal tool is unavailable: {exc}") from None
         verdict = policy.check(command, sandbox.inner_workspace)
         if not verdict.allowed:
-            raise ToolError(f"Refused: {verdict.reason}. The command was not run.")
+            raise ToolRefused(f"Refused: {verdict.reason}. The command was not run.")
         result = await sandbox.exec(["/bin/sh", "-c", verdict.command], timeout=policy.timeout)
         return render_exec_result(result, unsafe=tier == "none")
 
