@@ -2,6 +2,7 @@
 
     AgentloopError                 base of everything agentloop raises on purpose
     ├── ConfigError                misuse or bad configuration (bad profile, no prompt, ...)
+    │   └── BackendNotInstalled    no embedded llama-server/model (agentloop.server)
     ├── BackendError               the model server could not be used
     │   ├── BackendUnavailable     unreachable after retries (connection refused, timeouts)
     │   └── BackendHTTPError       the server answered with an error status after retries
