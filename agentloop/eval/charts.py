@@ -136,7 +136,7 @@ def turns_per_task(bars: Sequence[TaskBar]) -> str:
     left, top, plot_w, plot_h = 36, 24, 600, 150
     width, height = left + plot_w + 10, top + plot_h + 30
     peak = math.ceil(max((b.mean_turns for b in bars), default=0.0) or 1.0)
-    bar_w = plot_w / max(len(bars), 1)
+    bar_w = min(plot_w / max(len(bars), 1), 36.0)  # a few tasks: bars, not blocks
     base = top + plot_h
     body = [_text(left - 6, 12, "turns", anchor="end", cls="axis")]
     for tick in range(0, peak + 1, max(1, peak // 4)):

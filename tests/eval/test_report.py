@@ -3,9 +3,12 @@ by a real headless chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from html.parser import HTMLParser
@@ -110,38 +113,54 @@ async def test_long_messages_are_capped_in_the_report(tmp_path: Path) -> None:
     assert saved["messages"][-1]["content"] == "y" * 50_000
 
 
-def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+def chromium(*args: str, timeout: float = 120.0) -> tuple[int, str, str]:
+    """Run headless chromium; returns (exit code, stdout, stderr). On a timeout the whole
+    process group is killed: chromium's helper processes would otherwise keep the pipes
+    open and hang the test."""
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    with tempfile.TemporaryDirectory() as profile:
-        return subprocess.run(
-            [
-                binary,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                "--hide-scrollbars",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        pytest.skip("chromium is not installed (scripts/install-system-deps)")
+    with tempfile.TemporaryDirectory() as scratch:
+        out, err = Path(scratch) / "out", Path(scratch) / "err"
+        with out.open("w") as stdout, err.open("w") as stderr:
+            child = subprocess.Popen(
+                [
+                    binary,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    f"--user-data-dir={scratch}/profile",
+                    "--hide-scrollbars",
+                    *args,
+                ],
+                stdout=stdout,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            try:
+                code = child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+                pytest.fail(f"chromium did not finish in {timeout} s")
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, signal.SIGKILL)  # helpers left behind, if any
+        return code, out.read_text(), err.read_text()
 
 
 @pytest.mark.browser
 def test_report_renders_in_headless_chromium(run_dir: Path) -> None:
     report = (run_dir / "report.html").resolve()
-    dom = chromium("--virtual-time-budget=3000", "--dump-dom", f"{report.as_uri()}#task-wrong")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    html = dom.stdout
+    code, html, err = chromium(
+        "--virtual-time-budget=3000", "--dump-dom", f"{report.as_uri()}#task-wrong"
+    )
+    assert code == 0, err[-2000:]
     assert 'data-ready="1"' in html  # the script ran to the end
     assert "5 of 5 tasks shown" in html  # filters initialised
     opened = html.split('id="task-wrong"', 1)[1].split("</details>", 1)[0]
@@ -151,8 +170,8 @@ def test_report_renders_in_headless_chromium(run_dir: Path) -> None:
     assert "pwned" not in html.split("<title>", 1)[1].split("</title>", 1)[0]
 
     shot = run_dir / "report.png"
-    result = chromium("--window-size=1280,900", f"--screenshot={shot}", report.as_uri())
-    assert result.returncode == 0, result.stderr[-2000:]
+    code, _, err = chromium("--window-size=1280,900", f"--screenshot={shot}", report.as_uri())
+    assert code == 0, err[-2000:]
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
