@@ -213,6 +213,7 @@ class Agent:
         message = REPEATED_MESSAGE.format(n=self.config.repeat_limit - 1)
         for call in (*parsed.calls, *parsed.truncated):
             record = make_record(call, state.turn, parsed.recovered, message, "refused")
+            state.records.append(record)
             state.messages.append(tool_message(record))
 
     async def _finish(
