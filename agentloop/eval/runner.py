@@ -18,8 +18,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import structlog
-
 from agentloop.backend import Backend, OpenAIBackend
 from agentloop.config import AgentConfig
 from agentloop.errors import ConfigError
@@ -39,8 +37,9 @@ from agentloop.eval.summary import Summary, render_markdown, summarize
 from agentloop.eval.tasks import Task
 from agentloop.eval.toolsets import BuiltinTools, ToolProvider
 from agentloop.eval.trial import Server, TrialRunner, TrialSettings
+from agentloop.logs import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 TrialCallback = Callable[[TrialResult], None]
 BackendFactory = Callable[[AgentConfig], Backend]

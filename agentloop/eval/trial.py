@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from agentloop.backend import Backend
 from agentloop.config import AgentConfig
 from agentloop.errors import BackendUnavailable
@@ -20,11 +18,12 @@ from agentloop.eval.checks import CheckResult, Evidence, date_from_calls, run_ch
 from agentloop.eval.results import TRANSCRIPTS_DIR, CallSummary, CheckOutcome, TrialResult
 from agentloop.eval.tasks import Task
 from agentloop.eval.toolsets import ToolProvider
+from agentloop.logs import get_logger
 from agentloop.result import RunResult
 from agentloop.run import arun_agent
 from tools import ApprovalDecision, ApprovalRequest
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 MAX_ANSWER_CHARS = 2000
 
