@@ -11,7 +11,7 @@ from typing import Any
 from agentloop.backend.types import REJECTED, ModelReply, RawToolCall
 from agentloop.events import Event, ToolCallFinished, ToolCallStarted
 from agentloop.recovery import recover_calls
-from agentloop.result import ToolCallRecord
+from agentloop.result import CallErrorKind, ToolCallRecord
 from tools import Approver, ToolContext, ToolRegistry, parse_arguments
 
 Emit = Callable[[Event], Awaitable[None]]
@@ -158,7 +158,7 @@ async def _run_one(
 
 
 def make_record(
-    call: RawToolCall, turn: int, recovered: bool, output: str, error: Any
+    call: RawToolCall, turn: int, recovered: bool, output: str, error: CallErrorKind
 ) -> ToolCallRecord:
     """A record for a call that was not run (cut off, cancelled, repeated)."""
     return ToolCallRecord(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from tools import ToolErrorKind
+
 if TYPE_CHECKING:
     from agentloop.events import Event
 
@@ -12,17 +14,9 @@ StopReason = Literal["completed", "max_turns", "repeated_calls", "cancelled", "b
 """Why a run ended: a final answer, the turn limit, a model stuck repeating one call, the
 caller cancelled it, or the server returned an error (the message is in `RunResult.error`)."""
 
-ToolErrorKind = Literal[
-    "bad_json",
-    "invalid_arguments",
-    "unknown_tool",
-    "tool_failed",
-    "timeout",
-    "refused",
-    "denied",
-    "cancelled",
-    "truncated_call",
-]
+CallErrorKind = ToolErrorKind | Literal["cancelled", "truncated_call"]
+"""Why a call failed: the registry's reasons, or the loop's own (cancelled by the user,
+cut off by the token limit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +65,7 @@ class ToolCallRecord:
     arguments: dict[str, Any] | None
     raw_arguments: str
     output: str
-    error: ToolErrorKind | None
+    error: CallErrorKind | None
     recovered: bool
     turn: int
     duration: float
