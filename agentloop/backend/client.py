@@ -30,11 +30,12 @@ from agentloop.backend.errors import (
     to_backend_error,
 )
 from agentloop.backend.parse import ReplyBuilder
-from agentloop.backend.think import ThinkStream
+from agentloop.backend.think import CallMarkupGate, ThinkStream
 from agentloop.backend.types import (
     REJECTED,
     ChatRequest,
     DeltaHandler,
+    DeltaKind,
     ModelReply,
     RetryHandler,
     TranscriptSink,
@@ -267,6 +268,7 @@ async def _read_stream(
 ) -> ModelReply:
     builder = ReplyBuilder()
     think = ThinkStream(implicit=request.implicit_think)
+    sink = _GatedDeltas(on_delta) if on_delta is not None else None
     lines: list[str] = []
     first: float | None = None
     try:
@@ -281,19 +283,39 @@ async def _read_stream(
                 text, thought = builder.add_chunk(chunk)
                 if (text or thought) and first is None:
                     first = time.perf_counter() - started
-                if on_delta is not None:
+                if sink is not None:
                     # Once the server splits reasoning off itself, content is plain answer.
                     plain = builder.reasoning_field is not None
-                    await _emit(on_delta, None if plain else think, text, thought)
+                    await _emit(sink, None if plain else think, text, thought)
     except httpx2.HTTPError as exc:
         raise StreamInterrupted(f"the reply broke off mid-stream ({exc!r})") from exc
     finally:
         if transcript is not None:
             transcript.record({"type": "sse", "status": response.status_code, "lines": lines})
-    if on_delta is not None:
+    if sink is not None:
         for kind, piece in think.finish():
-            await _call(on_delta, kind, piece)
+            await sink(kind, piece)
+        await sink.finish()
     return builder.build(time_to_first_token=first)
+
+
+class _GatedDeltas:
+    """Passes deltas on, holding back call markup (see `CallMarkupGate`)."""
+
+    def __init__(self, on_delta: DeltaHandler) -> None:
+        self._on_delta = on_delta
+        self._gates = {"text": CallMarkupGate(), "reasoning": CallMarkupGate()}
+
+    async def __call__(self, kind: DeltaKind, text: str) -> None:
+        shown = self._gates[kind].feed(text)
+        if shown:
+            await _call(self._on_delta, kind, shown)
+
+    async def finish(self) -> None:
+        for kind, gate in self._gates.items():
+            rest = gate.finish()
+            if rest:
+                await _call(self._on_delta, kind, rest)
 
 
 async def _emit(on_delta: DeltaHandler, think: ThinkStream | None, text: str, thought: str) -> None:

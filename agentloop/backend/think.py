@@ -96,3 +96,35 @@ def _partial_suffix(text: str, tag: str) -> int:
         if text.endswith(tag[:size]):
             return size
     return 0
+
+
+class CallMarkupGate:
+    """Holds back streamed text from the first `<tool_call>` on.
+
+    Such text is a call the loop will recover and show as a call; streaming its raw
+    markup to a terminal first would only be noise. The stored reply keeps everything.
+    """
+
+    TAG = "<tool_call>"
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._closed = False
+
+    def feed(self, piece: str) -> str:
+        """The part of `piece` that can be shown now."""
+        if self._closed:
+            return ""
+        text = self._pending + piece
+        index = text.find(self.TAG)
+        if index >= 0:
+            self._closed, self._pending = True, ""
+            return text[:index]
+        keep = _partial_suffix(text, self.TAG)
+        self._pending = text[len(text) - keep :]
+        return text[: len(text) - keep]
+
+    def finish(self) -> str:
+        """What was held back, if it turned out not to be a call."""
+        rest, self._pending = ("" if self._closed else self._pending), ""
+        return rest

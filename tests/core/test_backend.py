@@ -498,3 +498,30 @@ def test_a_call_whose_name_never_arrives_is_reported_to_the_model(
         and told["tool_call_id"]
         and "Available tools: add_number" in told["content"]
     )
+
+
+def test_call_markup_in_streamed_content_is_not_shown_but_is_recovered(
+    llama: Any, config: AgentConfig
+) -> None:
+    pieces = [
+        "Let me add.",
+        "<tool",
+        "_call>add_number<arg_key>a</arg_key>",
+        "<arg_value>2</arg_value>",
+        "<arg_key>b</arg_key><arg_value>3</arg_value></tool_call>",
+    ]
+    chunks = [{"choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces]
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    llama.post(f"{BASE}/chat/completions").mock(
+        side_effect=[
+            sse_from_chunks(chunks),
+            sse_response(recording(Q05, "c_stream_plain.sse")),
+        ]
+    )
+    result = run_agent("2+3", tools=[add_number], config=config)
+    first_turn_text = "".join(
+        e.text for e in result.events if e.kind == "text_delta" and e.turn == 1
+    )  # type: ignore[union-attr]
+    assert first_turn_text == "Let me add."
+    assert result.tool_calls[0].recovered and result.tool_calls[0].output == "5"
+    assert result.messages[1]["content"] == "Let me add."
