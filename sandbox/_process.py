@@ -164,6 +164,10 @@ class SandboxProcess:
         """End the whole process tree and release what the process held (idempotent)."""
         kill_tree(self._proc)
         await self._proc.wait()
+        if self._proc.stdin is not None:
+            # Close the pipe while the loop runs; left to the garbage collector it is
+            # closed after the loop, which asyncio reports as an error.
+            self._proc.stdin.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

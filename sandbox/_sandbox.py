@@ -19,7 +19,7 @@ from sandbox._process import SandboxProcess, pump, start
 from sandbox._seccomp import build_filter_bpf
 from sandbox._supervise import Prepared, supervise, watch_workspace
 from sandbox._text import BoundedBuffer
-from sandbox._types import ExecResult, Limits, SandboxUnavailable, Tier
+from sandbox._types import ExecResult, Limits, SandboxError, SandboxUnavailable, Tier
 from sandbox._workspace import Usage, resolve_inside, scan
 
 _log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class Sandbox:
         self._private: Path | None = None
         self._seccomp: bytes | None = None
         self._live: set[SandboxProcess] = set()
+        self._closed = False
         self._run_as = self._pick_uid(run_as)
 
     @classmethod
@@ -97,7 +98,9 @@ class Sandbox:
 
     async def aclose(self) -> None:
         """Kill spawned processes still alive and remove the private directory (and the
-        workspace, if this sandbox made it)."""
+        workspace, if this sandbox made it). A spawn still starting is ended as it
+        completes."""
+        self._closed = True
         for process in list(self._live):
             await process.kill()
         for path in (self._private, self._owned_root):
@@ -221,6 +224,9 @@ class Sandbox:
             self._live.discard(holder[0])
 
         holder.append(SandboxProcess(proc, stderr, tasks, release))
+        if self._closed:  # closed while this process was starting: it must not outlive us
+            await holder[0].kill()
+            raise SandboxError("the sandbox was closed while the process was starting")
         self._live.add(holder[0])
         return holder[0]
 
