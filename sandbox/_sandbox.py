@@ -129,6 +129,8 @@ class Sandbox:
         """
         async with self._lock:
             if self._tier is None:
+                if self._run_as is not None:
+                    _check_reachable(self.workspace, self._run_as)
                 self._tier = await self._select_tier()
             return self._tier
 
@@ -401,3 +403,16 @@ class Sandbox:
 
 PIPE = asyncio.subprocess.PIPE
 DEVNULL = asyncio.subprocess.DEVNULL
+
+
+def _check_reachable(workspace: Path, uid: int) -> None:
+    """As root, code runs as `uid`: every folder above the workspace must let it pass."""
+    for parent in workspace.resolve().parents:
+        info = parent.stat()
+        bit = stat.S_IXUSR if info.st_uid == uid else stat.S_IXOTH
+        if not info.st_mode & bit:
+            raise SandboxUnavailable(
+                f"sandboxed code runs as uid {uid}, which cannot reach the workspace "
+                f"{workspace}: {parent} is closed to others (mode {stat.S_IMODE(info.st_mode):o}). "
+                "Use a workspace outside it, or run agentloop as an ordinary user."
+            )

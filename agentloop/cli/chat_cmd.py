@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from agentloop.chat import ChatOptions
 
 _APPROVE_CHOICES = ("ask", "auto", "deny")
+ROOT_WORKSPACE = Path("/var/lib/agentloop/workspace")
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +54,8 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
         "--workspace",
         type=Path,
         help="directory the built-in tools may read and write (env "
-        "AGENTLOOP_WORKSPACE; default ~/.local/share/agentloop/workspace)",
+        "AGENTLOOP_WORKSPACE; default ~/.local/share/agentloop/workspace, "
+        f"or {ROOT_WORKSPACE} as root)",
     )
     debug = parser.add_argument_group("debugging")
     debug.add_argument(
@@ -121,7 +123,12 @@ def workspace_from_args(args: argparse.Namespace, environ: Mapping[str, str]) ->
     from agentloop.chat.state import data_dir
 
     value = env_value(args, "workspace", environ)
-    return Path(value).expanduser() if value else data_dir(environ) / "workspace"
+    if value:
+        return Path(value).expanduser()
+    if os.geteuid() == 0:
+        # As root, sandboxed code runs as an unprivileged uid that cannot enter /root.
+        return ROOT_WORKSPACE
+    return data_dir(environ) / "workspace"
 
 
 def chat_options(
