@@ -9,6 +9,7 @@ honouring `Retry-After`; none on other 4xx.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,7 @@ from agentloop.transcript import sse_payloads
 log = get_logger(__name__)
 
 T = TypeVar("T")
+_UNKNOWN = object()  # not asked yet (None means: asked, no such endpoint)
 
 
 def make_http_client(config: AgentConfig) -> httpx2.AsyncClient:
@@ -80,6 +82,9 @@ class OpenAIBackend:
         self._model: str | None = config.model
         self._kind: ServerKind | None = config.server_kind
         self._models: list[dict[str, Any]] | None = None
+        self._props: object = _UNKNOWN
+        self._models_lock = asyncio.Lock()
+        self._props_lock = asyncio.Lock()
 
     @property
     def base_url(self) -> str:
@@ -95,10 +100,11 @@ class OpenAIBackend:
 
     async def list_models(self) -> list[dict[str, Any]]:
         """`GET /models`, as plain dicts (cached)."""
-        if self._models is None:
-            response = await self._retrying(lambda: self._get_json("models"), None)
-            data = response.get("data") if isinstance(response, dict) else None
-            self._models = [m for m in data or [] if isinstance(m, dict)]
+        async with self._models_lock:  # concurrent first runs ask the server once
+            if self._models is None:
+                response = await self._retrying(lambda: self._get_json("models"), None)
+                data = response.get("data") if isinstance(response, dict) else None
+                self._models = [m for m in data or [] if isinstance(m, dict)]
         return self._models
 
     async def model_id(self) -> str:
@@ -114,6 +120,12 @@ class OpenAIBackend:
 
     async def props(self) -> dict[str, Any] | None:
         """llama-server's `GET /props` (None when the server has no such endpoint)."""
+        async with self._props_lock:
+            if self._props is _UNKNOWN:
+                self._props = await self._fetch_props()
+        return self._props if isinstance(self._props, dict) else None
+
+    async def _fetch_props(self) -> dict[str, Any] | None:
         root = self.base_url.rstrip("/")
         root = root[: -len("/v1")] if root.endswith("/v1") else root
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -525,3 +526,19 @@ def test_call_markup_in_streamed_content_is_not_shown_but_is_recovered(
     assert first_turn_text == "Let me add."
     assert result.tool_calls[0].recovered and result.tool_calls[0].output == "5"
     assert result.messages[1]["content"] == "Let me add."
+
+
+async def test_concurrent_first_runs_discover_the_server_once(httpx2_mock: Any) -> None:
+    from agentloop import Agent
+
+    models = httpx2_mock.get(f"{BASE}/models").mock(return_value=json_response(MODELS))
+    props = httpx2_mock.get("http://llama.test/props").mock(
+        return_value=json_response({"default_generation_settings": {"n_ctx": 4096}})
+    )
+    httpx2_mock.post(f"{BASE}/chat/completions").mock(
+        return_value=json_response(recording(Q05, "a_plain_chat.response.json"))
+    )
+    async with Agent(config=AgentConfig(base_url=BASE, stream=False)) as agent:
+        results = await asyncio.gather(*(agent.run("hi") for _ in range(8)))
+    assert {r.output for r in results} == {"Hello, world!"}
+    assert models.call_count == 1 and props.call_count == 1
