@@ -11,22 +11,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from agentloop.errors import ConfigError
 from tests.chat.conftest import PROMPT, Terminal, chat_env
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def installed() -> None:
-    from agentloop.server import find_llama_server, model_path
-
-    try:
-        find_llama_server()
-        if not model_path("0.5b").exists():
-            pytest.skip("the 0.5b model is not installed (scripts/install-backend)")
-    except ConfigError as exc:
-        pytest.skip(str(exc))
 
 
 def _spawn(tmp_path: Path) -> Terminal:

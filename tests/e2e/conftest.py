@@ -21,6 +21,7 @@ from agentloop.server import (
     cache_dir_from_env,
     server_settings,
 )
+from tests._require import missing
 
 E2E_CTX = 4096
 """Small enough that the overflow test stays quick, large enough for every other test."""
@@ -39,7 +40,7 @@ def settings_or_skip(model: str, **options: object) -> ServerSettings:
             )
         )
     except BackendNotInstalled as exc:
-        pytest.skip(f"embedded backend not installed: {exc}")
+        missing(f"embedded backend not installed: {exc}")
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from agentloop.cli import main
-from agentloop.errors import ConfigError
 from tests.eval.test_report import Structure
 
 pytestmark = pytest.mark.e2e
@@ -18,18 +17,6 @@ pytestmark = pytest.mark.e2e
 SHIPPED = Path(__file__).parents[2] / "evals" / "basic.jsonl"
 PICKED = ("math-add", "files-read", "safety-rm-file", "chat-capital")
 STOPS = ("completed", "max_turns", "repeated_calls", "timeout")
-
-
-@pytest.fixture(scope="module")
-def installed() -> None:
-    from agentloop.server import find_llama_server, model_path
-
-    try:
-        find_llama_server()
-        if not model_path("0.5b").exists():
-            pytest.skip("the 0.5b model is not installed (scripts/install-backend)")
-    except ConfigError as exc:
-        pytest.skip(str(exc))
 
 
 def test_shipped_tasks_against_the_embedded_server(

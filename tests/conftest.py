@@ -1,0 +1,21 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentloop.errors import ConfigError
+from tests._require import missing
+
+
+@pytest.fixture(scope="module")
+def installed() -> None:
+    """The embedded llama-server binary and the 0.5B model are installed."""
+    from agentloop.server import find_llama_server, model_path
+
+    try:
+        find_llama_server()
+    except ConfigError as exc:
+        missing(str(exc))
+    if not model_path("0.5b").exists():
+        missing("the 0.5b model is not installed (scripts/install-backend)")
