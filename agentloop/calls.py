@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +21,6 @@ TRUNCATED_MESSAGE = (
     "so it was not run. Send it again with shorter arguments."
 )
 CANCELLED_MESSAGE = "Not run: the user cancelled this turn."
-REPEAT_NOTE = (
-    "\n(You already made this exact call in this conversation and got this result. "
-    "Use it: answer the user, or call something else.)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,23 +82,6 @@ def _valid_json(arguments: str) -> str:
         except ValueError:
             return "{}"
     return arguments
-
-
-def signature(calls: Sequence[RawToolCall]) -> tuple[tuple[str, str], ...]:
-    """What makes two replies' calls "the same": names and canonical arguments."""
-    return tuple(sorted((c.name, _canonical(c.arguments)) for c in calls))
-
-
-def signature_of(record: ToolCallRecord) -> tuple[tuple[str, str], ...]:
-    """The signature of a one-call reply, for counting repeats of a single call."""
-    return ((record.name, _canonical(record.raw_arguments)),)
-
-
-def _canonical(arguments: str) -> str:
-    try:
-        return json.dumps(json.loads(arguments or "{}"), sort_keys=True)
-    except ValueError:
-        return arguments.strip()
 
 
 async def run_calls(

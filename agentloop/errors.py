@@ -1,28 +1,44 @@
-"""Run-ending errors. Model misbehaviour never raises; these do::
+"""agentloop's errors, in one small tree::
 
-    AgentloopError                 base of everything agentloop raises on purpose
+    AgentloopError                 base of everything agentloop raises or reports
     ├── ConfigError                misuse or bad configuration (bad profile, no prompt, ...)
     │   └── BackendNotInstalled    no embedded llama-server/model (agentloop.server)
     ├── BackendError               the model server could not be used
     │   ├── BackendUnavailable     unreachable after retries (connection refused, timeouts)
     │   └── BackendHTTPError       the server answered with an error status after retries
     │       └── ContextOverflow    the conversation no longer fits the server's context
+    ├── OutputInvalid              a typed final output still invalid after its retries
     └── ShadowedModuleError        a local tools.py / sandbox.py hides agentloop's packages
 
-Exceptions never log; callers decide. A `BackendError` raised during a run carries the
-partial `RunResult` in `.partial`, so the transcript survives.
+Only `ConfigError` (and `ShadowedModuleError` at import) is raised by a run. Everything
+else that ends a run is *reported*: the run returns its `RunResult` with a `stop_reason`
+and the error instance in `RunResult.error`, the conversation so far in `messages`.
+Exceptions never log; callers decide.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from agentloop.result import RunResult
+from typing import Any
 
 
 class AgentloopError(Exception):
-    """Base of every error agentloop raises on purpose."""
+    """Base of every error agentloop raises or reports.
+
+    Attributes:
+        hint: One line telling the user what to do about it ("" when there is none).
+    """
+
+    def __init__(self, message: str = "", *, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    @property
+    def message(self) -> str:
+        """The error without its hint."""
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
 
 
 class ConfigError(AgentloopError):
@@ -34,21 +50,7 @@ class ShadowedModuleError(AgentloopError, ImportError):
 
 
 class BackendError(AgentloopError):
-    """The model server could not be used.
-
-    Attributes:
-        hint: One line telling the user what to do about it.
-        partial: The run so far, when the error ended a run.
-    """
-
-    def __init__(self, message: str, *, hint: str = "", partial: RunResult | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
-        self.partial = partial
-
-    def __str__(self) -> str:
-        base = super().__str__()
-        return f"{base} ({self.hint})" if self.hint else base
+    """The model server could not be used."""
 
 
 class BackendUnavailable(BackendError):
@@ -70,12 +72,15 @@ class BackendHTTPError(BackendError):
         status: int,
         body: Any = None,
         hint: str = "",
-        partial: RunResult | None = None,
     ) -> None:
-        super().__init__(message, hint=hint, partial=partial)
+        super().__init__(message, hint=hint)
         self.status = status
         self.body = body
 
 
 class ContextOverflow(BackendHTTPError):
     """The conversation is longer than the server's context window."""
+
+
+class OutputInvalid(AgentloopError):
+    """The model's final output did not validate against `output_type`, retries included."""

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agentloop.errors import AgentloopError
 from agentloop.result import StopReason, ToolCallRecord, Usage
 
 
@@ -91,14 +92,14 @@ class TurnFinished:
 
 @dataclass(frozen=True, slots=True)
 class RunFinished:
-    """The run has ended."""
+    """The run has ended (`error` is the typed error when it ended in a failure)."""
 
     stop_reason: StopReason
     turns: int
     usage: Usage
     duration: float
     output: str
-    error: str | None = None
+    error: AgentloopError | None = None
     kind: Literal["run_finished"] = "run_finished"
 
 

@@ -1,8 +1,9 @@
 """The agent loop: ask the model, run its calls, append the results, repeat.
 
-One turn is one model reply. Each turn ends in one of three outcomes: a final answer
-(stop), calls to run (go on), or a reason to stop early (repeated calls). Everything
-else — parsing, recovery, retries, running tools — lives in the modules it belongs to.
+One turn is one model reply; `turn.decide` turns it into one outcome and the loop is a
+`match` over it. A run always ends in a `RunResult`: failures that survive the backend's
+retries become a stop reason and a typed error on the result; only misuse raises
+(`ConfigError`). Parsing, recovery, retries and running tools live in their own modules.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentloop.backend import Backend, ChatRequest, OpenAIBackend
+from agentloop.backend import Backend, BackendInfo, ChatRequest, OpenAIBackend
 from agentloop.calls import (
     CANCELLED_MESSAGE,
     ParsedReply,
@@ -22,30 +24,35 @@ from agentloop.calls import (
     make_record,
     run_calls,
     settle_calls,
-    signature,
     tool_message,
 )
 from agentloop.config import AgentConfig
-from agentloop.errors import BackendError, BackendHTTPError, ConfigError
-from agentloop.events import (
-    EventHandler,
-    RunFinished,
-    TurnFinished,
-)
+from agentloop.errors import AgentloopError, BackendError, ConfigError, ContextOverflow
+from agentloop.events import EventHandler, RunFinished, TurnFinished
 from agentloop.logs import get_logger
-from agentloop.profiles import Profile, resolve_profile, wire_fields
+from agentloop.output import OutputSpec
+from agentloop.profiles import Profile, resolve_profile
+from agentloop.repeats import RepeatGuard
 from agentloop.result import RunResult, StopReason
 from agentloop.run_state import RunState
+from agentloop.stream import RunStream
 from agentloop.transcript import Transcript
+from agentloop.turn import Answer, Nudge, RunCalls, Stop, decide
 from tools import Approver, Tool, ToolContext, ToolRegistry
 
 log = get_logger(__name__)
 
-REPEATED_MESSAGE = "Not run: the same call was already made {n} times in a row."
-REJECTED_NUDGE = (
-    "The server could not read your last reply as text or as a tool call. Answer again; "
-    "to use a tool, send one well-formed call with JSON arguments."
-)
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What stays fixed during one run."""
+
+    profile: Profile
+    registry: ToolRegistry
+    approver: Approver | None
+    max_turns: int
+    sampling: Mapping[str, Any]
+    output: OutputSpec | None
 
 
 class Agent:
@@ -86,13 +93,27 @@ class Agent:
         if self._owns_backend:
             await self.backend.aclose()
 
+    async def info(self) -> BackendInfo:
+        """The server's model, kind and context size (asked once)."""
+        return await self.backend.info()
+
     async def model_id(self) -> str:
         """The model id in use."""
-        return await self.backend.model_id()
+        return (await self.backend.info()).model
 
     async def profile(self) -> Profile:
         """The sampling profile in use."""
         return resolve_profile(self.profile_choice, await self.model_id())
+
+    def stream(self, prompt: str | None = None, **kwargs: Any) -> RunStream:
+        """Run as `run` does, as an async iterator of the run's typed events.
+
+        ``async for event in agent.stream("...")`` yields every event; afterwards
+        `stream.result` holds the `RunResult`. Leaving the loop early cancels the run.
+        """
+        if "on_event" in kwargs:
+            raise ConfigError("stream() delivers the events itself: drop on_event")
+        return RunStream(lambda on_event: self.run(prompt, on_event=on_event, **kwargs))
 
     async def run(
         self,
@@ -105,25 +126,38 @@ class Agent:
         context: ToolContext | None = None,
         max_turns: int | None = None,
         sampling: Mapping[str, Any] | None = None,
+        output_type: Any = None,
+        output_retries: int = 2,
     ) -> RunResult:
         """Run until the model answers without calls, or a stop condition.
 
-        Cancelling the task ends the run with stop reason "cancelled"; the conversation so
-        far is kept. Raises `BackendUnavailable` (with `.partial`) when the server cannot
-        be reached after retries, and `ConfigError` on misuse.
+        Always returns a `RunResult`: cancelling the task ends the run as "cancelled", a
+        server that fails after retries as "backend_error" or "context_overflow" with the
+        typed error in `result.error`; the conversation so far is kept either way. Raises
+        only `ConfigError`, on misuse.
+
+        Args:
+            output_type: A type (usually a pydantic model) the final answer must validate
+                as; the value is on `result.final_output`.
+            output_retries: Invalid final answers sent back to the model before the run
+                stops with "invalid_output".
         """
         history = self._start_messages(prompt, messages)
-        owned_context = context is None
+        output = OutputSpec(output_type, retries=output_retries) if output_type else None
         state = RunState(
             messages=history,
             context=context or ToolContext(run_id=uuid.uuid4().hex),
+            guard=RepeatGuard(self.config.repeat_limit),
             on_event=on_event,
             transcript=Transcript(transcript) if transcript else None,
         )
+        registry = self._registry(output)
         try:
-            return await self._loop(state, approver, max_turns or self.config.max_turns, sampling)
+            return await self._loop(state, registry, approver, max_turns, sampling, output)
         finally:
-            if owned_context:
+            if registry is not self.registry:
+                registry.close()
+            if context is None:
                 await state.context.aclose()
             if state.transcript is not None:
                 state.transcript.close()
@@ -131,70 +165,99 @@ class Agent:
     async def _loop(
         self,
         state: RunState,
+        registry: ToolRegistry,
         approver: Approver | None,
-        max_turns: int,
+        max_turns: int | None,
         sampling: Mapping[str, Any] | None,
+        output: OutputSpec | None,
     ) -> RunResult:
         try:
-            state.model = await self.model_id()
-            profile = resolve_profile(self.profile_choice, state.model)
-            kind = await self.backend.server_kind()
-            while state.turn < max_turns:
-                state.turn += 1
-                parsed = await self._ask(state, profile, kind, sampling)
-                if parsed.rejected and not parsed.calls:
-                    state.messages.append({"role": "user", "content": REJECTED_NUDGE})
-                    continue
-                if not parsed.calls and not parsed.truncated:
-                    return await self._finish(
-                        state, "completed", parsed.content or parsed.reasoning
-                    )
-                if state.repeats(signature(parsed.calls), self.config.repeat_limit):
-                    self._refuse_repeated(state, parsed)
-                    return await self._finish(state, "repeated_calls", parsed.content)
-                state.add_records(
-                    await run_calls(
-                        self.registry,
-                        parsed,
-                        turn=state.turn,
-                        context=state.context,
-                        approver=approver,
-                        emit=state.emit,
-                    )
-                )
-            return await self._finish(state, "max_turns", "")
+            info = await self.backend.info()
+            state.model = info.model
+            run = _Run(
+                profile=resolve_profile(self.profile_choice, info.model),
+                registry=registry,
+                approver=approver,
+                max_turns=max_turns or self.config.max_turns,
+                sampling={**self.config.sampling, **(sampling or {})},
+                output=output,
+            )
+            return await self._turns(state, run)
         except asyncio.CancelledError:
             state.close_open_calls(CANCELLED_MESSAGE)
             return await self._finish(state, "cancelled", "")
-        except BackendHTTPError as exc:
-            return await self._finish(state, "backend_error", "", error=str(exc))
         except BackendError as exc:
-            exc.partial = await self._finish(state, "backend_error", "", error=str(exc))
-            raise
+            reason: StopReason = (
+                "context_overflow" if isinstance(exc, ContextOverflow) else "backend_error"
+            )
+            return await self._finish(state, reason, "", error=exc)
 
-    async def _ask(
-        self, state: RunState, profile: Profile, kind: Any, sampling: Mapping[str, Any] | None
-    ) -> ParsedReply:
+    async def _turns(self, state: RunState, run: _Run) -> RunResult:
+        while state.turn < run.max_turns:
+            state.turn += 1
+            reply = await self._ask(state, run)
+            match decide(reply, guard=state.guard, output=run.output):
+                case Answer(text, value):
+                    return await self._finish(state, "completed", text, value=value)
+                case Nudge(message):
+                    state.messages.append({"role": "user", "content": message})
+                case Stop(reason, text, refusal, error):
+                    self._refuse(state, reply, refusal)
+                    return await self._finish(state, reason, text, error=error)
+                case RunCalls():
+                    ended = await self._run_calls(state, run, reply)
+                    if ended is not None:
+                        return ended
+        return await self._finish(state, "max_turns", "")
+
+    async def _run_calls(
+        self, state: RunState, run: _Run, reply: ParsedReply
+    ) -> RunResult | None:
+        """Run a reply's calls; the result when one of them was the accepted final output."""
+        records = await run_calls(
+            run.registry,
+            reply,
+            turn=state.turn,
+            context=state.context,
+            approver=run.approver,
+            emit=state.emit,
+        )
+        state.add_records(records)
+        verdict = run.output.settle(records) if run.output is not None else None
+        if verdict is None or run.output is None:
+            return None
+        if verdict.ok:
+            text = run.output.as_text(verdict.value)
+            return await self._finish(state, "completed", text, value=verdict.value)
+        if run.output.give_up():
+            error = run.output.error(verdict.problem)
+            return await self._finish(state, "invalid_output", "", error=error)
+        return None
+
+    async def _ask(self, state: RunState, run: _Run) -> ParsedReply:
         in_tool_loop = bool(state.messages) and state.messages[-1].get("role") == "tool"
-        params = wire_fields(profile.settings(in_tool_loop=in_tool_loop, overrides=sampling), kind)
-        template_kwargs = {**profile.chat_template_kwargs, **self.config.chat_template_kwargs}
-        if template_kwargs:
-            params["chat_template_kwargs"] = template_kwargs
         request = ChatRequest(
             messages=state.messages,
-            tools=self.registry.definitions(),
-            params=params,
+            tools=run.registry.definitions(),
+            sampling=run.profile.settings(in_tool_loop=in_tool_loop, overrides=run.sampling),
+            chat_template_kwargs={
+                **run.profile.chat_template_kwargs,
+                **self.config.chat_template_kwargs,
+            },
             stream=self.config.stream,
-            implicit_think=profile.think_tags and kind != "vllm",
+            think_tags=run.profile.think_tags,
         )
         started = time.perf_counter()
         reply = await self.backend.complete(
             request, on_delta=state.on_delta, on_retry=state.on_retry, transcript=state.transcript
         )
-        parsed = settle_calls(reply, self.registry, recover=self.config.recover_calls)
+        parsed = settle_calls(reply, run.registry, recover=self.config.recover_calls)
         state.messages.append(assistant_message(reply, parsed))
         state.usage += reply.usage
         state.reasoning = parsed.reasoning
+        if self.config.log_content:  # the user asked for prompts and outputs in the logs
+            calls = [(c.name, c.arguments) for c in parsed.calls]
+            log.info("turn.content", turn=state.turn, content=parsed.content, calls=calls)
         await state.emit(
             TurnFinished(
                 state.turn,
@@ -209,15 +272,31 @@ class Agent:
         )
         return parsed
 
-    def _refuse_repeated(self, state: RunState, parsed: ParsedReply) -> None:
-        message = REPEATED_MESSAGE.format(n=self.config.repeat_limit - 1)
-        for call in (*parsed.calls, *parsed.truncated):
-            record = make_record(call, state.turn, parsed.recovered, message, "refused")
+    def _refuse(self, state: RunState, reply: ParsedReply, refusal: str) -> None:
+        """Answer every call of a reply that is not run, so the conversation stays valid."""
+        if not refusal:
+            return
+        for call in (*reply.calls, *reply.truncated):
+            record = make_record(call, state.turn, reply.recovered, refusal, "refused")
             state.records.append(record)
             state.messages.append(tool_message(record))
 
+    def _registry(self, output: OutputSpec | None) -> ToolRegistry:
+        if output is None:
+            return self.registry
+        if output.tool.name in self.registry:
+            raise ConfigError(f"a tool is already named {output.tool.name!r}: rename it")
+        tools = [self.registry.get(name) for name in self.registry.names()]
+        return ToolRegistry([*(t for t in tools if t is not None), output.tool])
+
     async def _finish(
-        self, state: RunState, reason: StopReason, output: str, *, error: str | None = None
+        self,
+        state: RunState,
+        reason: StopReason,
+        output: str,
+        *,
+        error: AgentloopError | None = None,
+        value: Any = None,
     ) -> RunResult:
         duration = time.perf_counter() - state.started
         await state.emit(RunFinished(reason, state.turn, state.usage, duration, output, error))
@@ -227,11 +306,11 @@ class Agent:
                 {
                     "type": "run_finished",
                     "stop_reason": reason,
-                    "error": error,
+                    "error": str(error) if error is not None else None,
                     "messages": state.messages,
                 }
             )
-        return state.result(reason, output, error, duration)
+        return state.result(reason, output, error, duration, value)
 
     def _start_messages(
         self, prompt: str | None, messages: Sequence[Mapping[str, Any]] | None

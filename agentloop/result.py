@@ -8,11 +8,22 @@ from typing import TYPE_CHECKING, Any, Literal
 from tools import ToolErrorKind
 
 if TYPE_CHECKING:
+    from agentloop.errors import AgentloopError
     from agentloop.events import Event
 
-StopReason = Literal["completed", "max_turns", "repeated_calls", "cancelled", "backend_error"]
-"""Why a run ended: a final answer, the turn limit, a model stuck repeating one call, the
-caller cancelled it, or the server returned an error (the message is in `RunResult.error`)."""
+StopReason = Literal[
+    "completed",
+    "max_turns",
+    "repeated_calls",
+    "cancelled",
+    "backend_error",
+    "context_overflow",
+    "invalid_output",
+]
+"""Why a run ended: a final answer; the turn limit; a model stuck repeating one call; the
+caller cancelled it; the server could not be used after retries (`RunResult.error` is the
+`BackendError`); the conversation no longer fits the server's window (`ContextOverflow`);
+the typed final output stayed invalid after its retries (`OutputInvalid`)."""
 
 CallErrorKind = ToolErrorKind | Literal["cancelled", "truncated_call"]
 """Why a call failed: the registry's reasons, or the loop's own (cancelled by the user,
@@ -90,8 +101,10 @@ class RunResult:
         turns: How many model replies the run used.
         model: The model id used.
         duration: Wall-clock seconds.
-        error: The backend's error message when `stop_reason == "backend_error"`.
+        error: What ended the run when it was a failure (`BackendError`, `ContextOverflow`,
+            `OutputInvalid`), with `.hint` saying what to do; None otherwise.
         reasoning: The final reply's reasoning text, if any.
+        final_output: The validated `output_type` instance, when the run asked for one.
     """
 
     output: str
@@ -103,8 +116,9 @@ class RunResult:
     turns: int = 0
     model: str = ""
     duration: float = 0.0
-    error: str | None = None
+    error: AgentloopError | None = None
     reasoning: str = ""
+    final_output: Any = None
 
     @property
     def recovered_calls(self) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentloop.calls import REPEAT_NOTE, signature_of, tool_message
+from agentloop.calls import tool_message
+from agentloop.errors import AgentloopError
 from agentloop.events import BackendRetry, Event, EventHandler, ReasoningDelta, TextDelta
+from agentloop.repeats import RepeatGuard
 from agentloop.result import RunResult, StopReason, ToolCallRecord, Usage
 from agentloop.transcript import Transcript
 from tools import ToolContext
@@ -20,6 +21,7 @@ class RunState:
 
     messages: list[dict[str, Any]]
     context: ToolContext
+    guard: RepeatGuard
     on_event: EventHandler | None = None
     transcript: Transcript | None = None
     model: str = ""
@@ -29,8 +31,6 @@ class RunState:
     records: list[ToolCallRecord] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
-    _seen: Counter[tuple[Any, ...]] = field(default_factory=Counter)
-    _calls_seen: Counter[tuple[Any, ...]] = field(default_factory=Counter)
 
     async def emit(self, event: Event) -> None:
         """Keep the event and hand it to the caller's handler (sync or async)."""
@@ -51,14 +51,6 @@ class RunState:
         """Backend callback before a retry."""
         await self.emit(BackendRetry(self.turn, attempt, wait, error))
 
-    def repeats(self, sig: tuple[Any, ...], limit: int) -> bool:
-        """Count this reply's calls; True once the same calls came `limit` times in this run,
-        in a row or not (small models also loop as A, B, A, B, ...)."""
-        if not sig:
-            return False
-        self._seen[sig] += 1
-        return self._seen[sig] >= limit
-
     def add_records(self, records: list[ToolCallRecord]) -> None:
         """Keep the records and append one tool message per call, in call order.
 
@@ -67,10 +59,7 @@ class RunState:
         """
         for record in records:
             message = tool_message(record)
-            key = signature_of(record)
-            self._calls_seen[key] += 1
-            if self._calls_seen[key] > 1 and record.ok:
-                message["content"] += REPEAT_NOTE
+            message["content"] += self.guard.note(record.name, record.raw_arguments, record.ok)
             self.records.append(record)
             self.messages.append(message)
 
@@ -88,7 +77,12 @@ class RunState:
             break
 
     def result(
-        self, reason: StopReason, output: str, error: str | None, duration: float
+        self,
+        reason: StopReason,
+        output: str,
+        error: AgentloopError | None,
+        duration: float,
+        final_output: Any = None,
     ) -> RunResult:
         """The finished run."""
         return RunResult(
@@ -103,4 +97,5 @@ class RunState:
             duration=duration,
             error=error,
             reasoning=self.reasoning,
+            final_output=final_output,
         )

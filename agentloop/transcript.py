@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agentloop.backend.parse import ReplyBuilder
+from agentloop.backend.sse import sse_payloads
 from agentloop.backend.types import ModelReply
 
 
@@ -62,15 +63,3 @@ def replay(path: str | Path) -> list[ModelReply]:
             continue
         replies.append(builder.build())
     return replies
-
-
-def sse_payloads(lines: list[str]) -> Iterator[dict[str, Any]]:
-    """The JSON objects of `data:` lines, up to `[DONE]`."""
-    for line in lines:
-        if not line.startswith("data:"):
-            continue
-        payload = line[5:].strip()
-        if payload == "[DONE]":
-            return
-        if payload:
-            yield json.loads(payload)

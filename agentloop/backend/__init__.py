@@ -10,6 +10,7 @@ from agentloop.backend.parse import ReplyBuilder
 from agentloop.backend.think import ThinkStream, split_think
 from agentloop.backend.types import (
     Backend,
+    BackendInfo,
     ChatRequest,
     DeltaHandler,
     DeltaKind,
@@ -21,6 +22,7 @@ from agentloop.backend.types import (
 
 __all__ = [
     "Backend",
+    "BackendInfo",
     "ChatRequest",
     "DeltaHandler",
     "DeltaKind",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -31,9 +32,11 @@ from agentloop.backend.errors import (
     to_backend_error,
 )
 from agentloop.backend.parse import ReplyBuilder
+from agentloop.backend.sse import sse_payloads
 from agentloop.backend.think import CallMarkupGate, ThinkStream
 from agentloop.backend.types import (
     REJECTED,
+    BackendInfo,
     ChatRequest,
     DeltaHandler,
     DeltaKind,
@@ -44,12 +47,23 @@ from agentloop.backend.types import (
 from agentloop.config import AgentConfig
 from agentloop.errors import BackendError, ConfigError
 from agentloop.logs import get_logger
-from agentloop.profiles import ServerKind
-from agentloop.transcript import sse_payloads
+from agentloop.profiles import ServerKind, wire_fields
 
 log = get_logger(__name__)
 
 T = TypeVar("T")
+
+
+def _remote_protocol_errors() -> tuple[type[BaseException], ...]:
+    """The types a dropped keep-alive connection is raised as: httpx2's own, and those of
+    the transports below it (httpcore2, or httpx/httpcore under a mocking transport)."""
+    found: list[type[BaseException]] = [httpx2.RemoteProtocolError]
+    for name in ("httpcore2", "httpx", "httpcore"):
+        module = sys.modules.get(name)
+        error = getattr(module, "RemoteProtocolError", None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            found.append(error)
+    return tuple(found)
 _UNKNOWN = object()  # not asked yet (None means: asked, no such endpoint)
 
 
@@ -85,6 +99,7 @@ class OpenAIBackend:
         self._props: object = _UNKNOWN
         self._models_lock = asyncio.Lock()
         self._props_lock = asyncio.Lock()
+        self._info: BackendInfo | None = None
 
     @property
     def base_url(self) -> str:
@@ -147,6 +162,21 @@ class OpenAIBackend:
             log.debug("backend.detected", server_kind=self._kind)
         return self._kind
 
+    async def info(self) -> BackendInfo:
+        """Model, kind, context size and capabilities, asked once (see `BackendInfo`)."""
+        if self._info is None:
+            model, kind = await self.model_id(), await self.server_kind()
+            props = await self.props() if kind == "llama" else None
+            capabilities = {"response_format"} if kind in ("llama", "vllm") else set()
+            if kind in ("llama", "vllm"):
+                capabilities.add("tokenize")
+            if props is not None:
+                capabilities.add("props")
+            self._info = BackendInfo(
+                model, kind, await self.context_size(), frozenset(capabilities)
+            )
+        return self._info
+
     async def context_size(self) -> int | None:
         """The server's context window in tokens, when it says."""
         for model in await self.list_models():
@@ -186,17 +216,24 @@ class OpenAIBackend:
         if transcript is not None:
             transcript.record({"type": "request", "url": self.base_url, "body": body})
 
+        # vLLM splits reasoning off itself; elsewhere a `</think>` may come in the content.
+        implicit_think = request.think_tags and await self.server_kind() != "vllm"
+
         async def once() -> ModelReply:
-            return await self._send(body, request, on_delta, transcript)
+            return await self._send(body, request, implicit_think, on_delta, transcript)
 
         return await self._retrying(once, on_retry)
 
     async def _body(self, request: ChatRequest) -> dict[str, Any]:
+        kind = await self.server_kind()
         body: dict[str, Any] = {"model": await self.model_id(), "messages": request.messages}
         if request.tools:
             body["tools"] = request.tools
             if self._config.parallel_tool_calls:
                 body["parallel_tool_calls"] = True
+        body.update(wire_fields(request.sampling, kind))
+        if request.chat_template_kwargs:
+            body["chat_template_kwargs"] = dict(request.chat_template_kwargs)
         body.update(request.params)
         if request.stream:
             body["stream"] = True
@@ -207,6 +244,7 @@ class OpenAIBackend:
         self,
         body: dict[str, Any],
         request: ChatRequest,
+        implicit_think: bool,
         on_delta: DeltaHandler | None,
         transcript: TranscriptSink | None,
     ) -> ModelReply:
@@ -231,7 +269,7 @@ class OpenAIBackend:
         streamed = request.stream and "json" not in response.headers.get("content-type", "")
         try:
             if streamed:
-                return await _read_stream(response, request, on_delta, transcript, started)
+                return await _read_stream(response, implicit_think, on_delta, transcript, started)
             raw = await response.aread()
         finally:
             await response.aclose()
@@ -273,13 +311,13 @@ class OpenAIBackend:
 
 async def _read_stream(
     response: httpx2.Response,
-    request: ChatRequest,
+    implicit_think: bool,
     on_delta: DeltaHandler | None,
     transcript: TranscriptSink | None,
     started: float,
 ) -> ModelReply:
     builder = ReplyBuilder()
-    think = ThinkStream(implicit=request.implicit_think)
+    think = ThinkStream(implicit=implicit_think)
     sink = _GatedDeltas(on_delta) if on_delta is not None else None
     lines: list[str] = []
     first: float | None = None
@@ -367,8 +405,7 @@ def _translate(exc: openai.APIError) -> Exception:
             body = None
         return StatusFailure(exc.status_code, body, dict(exc.response.headers))
     cause = exc.__cause__ or exc
-    # By name: the same error comes from httpx2 or, under some transports, httpcore.
-    never_sent = type(cause).__name__ == "RemoteProtocolError" and "without sending" in str(cause)
+    never_sent = isinstance(cause, _remote_protocol_errors()) and "without sending" in str(cause)
     return TransportFailure(
         f"{type(cause).__name__}: {cause}".rstrip(": "),
         never_sent=never_sent,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -27,22 +27,47 @@ class RawToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class BackendInfo:
+    """What the loop needs to know about a server, asked once.
+
+    Attributes:
+        model: The model id sent with every request.
+        kind: Which kind of server it is (sampling field names, reasoning fields).
+        context_size: The context window in tokens, when the server says (None otherwise).
+        capabilities: What the server is known to offer beyond chat completions:
+            "props" (llama-server's /props), "tokenize" (a /tokenize endpoint),
+            "response_format" (JSON-schema constrained output).
+    """
+
+    model: str
+    kind: ServerKind
+    context_size: int | None = None
+    capabilities: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
-    """One chat-completions request, before it becomes a body.
+    """One chat-completions request, in agentloop's terms; the backend makes the body.
 
     Attributes:
         messages: The conversation in OpenAI message format.
         tools: The `tools` list (OpenAI function entries).
-        params: Extra body fields: sampling under the server's names, tool_choice, etc.
+        sampling: Sampling settings under agentloop's names (`profiles.SAMPLING_FIELDS`);
+            the backend sends each under the server's own name.
+        chat_template_kwargs: Passed to the server's chat template.
+        params: Other body fields sent as they are (tool_choice, response_format, ...).
         stream: Ask for server-sent events.
-        implicit_think: Stream content as reasoning until `</think>` (see `ThinkStream`).
+        think_tags: The model may write reasoning ending in `</think>` into its content;
+            the backend streams such text as reasoning when the server does not split it.
     """
 
     messages: Sequence[dict[str, Any]]
     tools: Sequence[dict[str, Any]] = ()
-    params: dict[str, Any] = field(default_factory=dict)
+    sampling: Mapping[str, Any] = field(default_factory=dict)
+    chat_template_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
     stream: bool = True
-    implicit_think: bool = False
+    think_tags: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +106,8 @@ class TranscriptSink(Protocol):
 class Backend(Protocol):
     """What the loop needs from a model server."""
 
-    async def model_id(self) -> str:
-        """The model id to send (configured, or discovered from the server)."""
-
-    async def server_kind(self) -> ServerKind:
-        """Which kind of server this is (configured, or detected)."""
+    async def info(self) -> BackendInfo:
+        """The model, the server kind and the context size (asked once, then cached)."""
 
     async def complete(
         self,

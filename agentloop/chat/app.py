@@ -85,11 +85,7 @@ class _ChatAgent:
         return await self._agent.model_id()
 
     async def context_size(self) -> int | None:
-        lookup = getattr(self._agent.backend, "context_size", None)
-        if lookup is None:
-            return None
-        size: int | None = await lookup()
-        return size
+        return (await self._agent.info()).context_size
 
     async def aclose(self) -> None:
         await self._agent.aclose()

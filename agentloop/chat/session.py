@@ -22,7 +22,7 @@ from agentloop.chat.commands import COMMANDS, dispatch
 from agentloop.chat.errors import describe_error
 from agentloop.chat.render import Renderer, short_result
 from agentloop.chat.state import ChatSettings
-from agentloop.errors import AgentloopError, BackendError
+from agentloop.errors import AgentloopError
 from tools import ApprovalDecision, ApprovalRequest, ToolContext, ToolRegistry
 
 if TYPE_CHECKING:
@@ -171,27 +171,21 @@ class ChatSession:
         )
         try:
             result = await self._turn
-        except BackendError as exc:
-            if exc.partial is not None:
-                self.messages = exc.partial.messages
-            else:
-                self.messages = messages
-            self.renderer.error(describe_error(exc, self.options.base_url))
-            self.renderer.note("the conversation is kept; /retry asks again")
-            return
         finally:
             self._turn = None
         self.messages = result.messages
         await self._finish(result)
 
     async def _finish(self, result: RunResult) -> None:
+        if result.error is not None:  # one line that says what to do, instead of the footer
+            self.renderer.error(describe_error(result.error, self.options.base_url))
+            self.renderer.note("the conversation is kept; /retry asks again")
+            return
         if self._context_size is None:
             self._context_size = await self._safe_context_size()
         self.renderer.footer(result, self._context_size)
         if result.stop_reason == "cancelled":
             self.renderer.note("cancelled; the conversation so far is kept")
-        elif result.stop_reason == "backend_error" and result.error:
-            self.renderer.error(result.error)
 
     async def _safe_context_size(self) -> int | None:
         try:

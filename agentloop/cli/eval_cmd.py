@@ -55,7 +55,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--concurrency", type=int, default=4, help="trials at once (default 4)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per trial")
     parser.add_argument("--max-turns", type=int, help="turn limit for tasks that set none")
-    parser.add_argument("--retries", type=int, default=2, help="re-runs on transport errors")
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=None,
+        help="retries of a failed request to the server (connection errors, 408, 429, 5xx); "
+        "a trial itself is never re-run",
+    )
     parser.add_argument("--out", type=Path, help="output directory (default eval-runs/NAME-TIME)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument(
@@ -133,7 +139,11 @@ def _report(runs: Sequence[str]) -> int:
 
 def _configs(args: argparse.Namespace, environ: Mapping[str, str]) -> list[AgentConfig]:
     base = AgentConfig.from_env(
-        environ, model=args.model, profile=args.profile, stream=False if args.no_stream else None
+        environ,
+        model=args.model,
+        profile=args.profile,
+        stream=False if args.no_stream else None,
+        max_retries=max(0, args.retries) if args.retries is not None else None,
     )
     return [base.with_(base_url=url) for url in args.base_url] or [base]
 
@@ -159,7 +169,6 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             trials=args.trials,
             concurrency=args.concurrency,
             timeout=args.timeout,
-            transport_retries=max(0, args.retries),
             profile=args.profile,
             max_turns=args.max_turns,
             resume=args.resume,

@@ -24,7 +24,7 @@ from agentloop.cli.chat_cmd import (
     env_value,
     workspace_from_args,
 )
-from agentloop.errors import AgentloopError, BackendError, ConfigError
+from agentloop.errors import AgentloopError, ConfigError
 
 if TYPE_CHECKING:
     from agentloop.config import AgentConfig
@@ -62,17 +62,24 @@ def result_to_json(result: RunResult) -> dict[str, Any]:
         "turns": result.turns,
         "model": result.model,
         "duration": round(result.duration, 3),
-        "error": result.error,
+        "error": error_to_json(result.error),
         "reasoning": result.reasoning,
         "recovered_calls": result.recovered_calls,
     }
+
+
+def error_to_json(error: AgentloopError | None) -> dict[str, str] | None:
+    """A run's typed error as JSON: its type, message and hint."""
+    if error is None:
+        return None
+    return {"type": type(error).__name__, "message": error.message, "hint": error.hint}
 
 
 def exit_code(result: RunResult) -> int:
     """0 answered, 1 server error, 3 stopped early without an answer."""
     if result.stop_reason == "completed":
         return 0
-    if result.stop_reason == "backend_error":
+    if result.stop_reason in ("backend_error", "context_overflow"):
         return 1
     if result.stop_reason == "cancelled":
         return 130
@@ -106,11 +113,8 @@ async def _run(args: argparse.Namespace, prompt: str, environ: Mapping[str, str]
         return 2
     try:
         result = await _ask(config, toolset.registry, prompt, approve, args, environ)
-    except AgentloopError as exc:
+    except AgentloopError as exc:  # misuse, or the embedded server could not start
         print(f"agentloop run: {describe_error(exc, config.base_url)}", file=sys.stderr)
-        partial = exc.partial if isinstance(exc, BackendError) else None
-        if args.json and partial is not None:
-            print(json.dumps(result_to_json(partial), ensure_ascii=False))
         return 2 if isinstance(exc, ConfigError) else 1
     finally:
         await toolset.aclose()
@@ -118,9 +122,10 @@ async def _run(args: argparse.Namespace, prompt: str, environ: Mapping[str, str]
         print(json.dumps(result_to_json(result), ensure_ascii=False))
     else:
         print(result.output)
-        if result.stop_reason != "completed":
-            reason = result.error or result.stop_reason
-            print(f"agentloop run: stopped without an answer: {reason}", file=sys.stderr)
+    if result.error is not None:
+        print(f"agentloop run: {describe_error(result.error, config.base_url)}", file=sys.stderr)
+    elif result.stop_reason != "completed":
+        print(f"agentloop run: stopped without an answer: {result.stop_reason}", file=sys.stderr)
     return exit_code(result)
 
 

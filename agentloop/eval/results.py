@@ -18,9 +18,10 @@ SUMMARY_FILE = "summary.md"
 REPORT_FILE = "report.html"
 TRANSCRIPTS_DIR = "transcripts"
 
-EVAL_STOP_REASONS = ("timeout", "transport_error", "error")
-"""Stop reasons the runner adds to the loop's own: the per-task timeout fired, the server
-stayed unreachable after the runner's retries, or an unexpected exception ended the trial."""
+EVAL_STOP_REASONS = ("timeout", "error")
+"""Stop reasons the runner adds to the loop's own: the per-task timeout fired, or an
+unexpected exception ended the trial (a server that fails after the backend's retries is
+the loop's own "backend_error")."""
 
 
 class CallSummary(BaseModel):
@@ -65,7 +66,8 @@ class TrialResult(BaseModel):
         prompt_tokens: Prompt tokens over all turns.
         completion_tokens: Completion tokens over all turns.
         latency: Wall-clock seconds of the trial (the run itself, without setup).
-        attempts: How many times the trial was started (more than 1 after transport errors).
+        attempts: How many times the trial was started (always 1 now; kept so that older
+            results files still load).
         base_url: The server that ran it.
         model: The model id.
         started_at: ISO timestamp of the start.

@@ -54,8 +54,6 @@ class EvalOptions:
         trials: Trials per task (the K of pass^K).
         concurrency: Trials running at once.
         timeout: Seconds one trial may take (a task's own `timeout` wins).
-        transport_retries: Extra attempts of a trial whose server was unreachable.
-        retry_wait: Seconds before the first extra attempt.
         profile: Sampling profile for tasks that name none.
         max_turns: Turn limit for tasks that set none.
         resume: Continue the run in `out_dir`, skipping trials already there.
@@ -66,8 +64,6 @@ class EvalOptions:
     trials: int = 1
     concurrency: int = 4
     timeout: float = 300.0
-    transport_retries: int = 2
-    retry_wait: float = 2.0
     profile: str | None = None
     max_turns: int | None = None
     resume: bool = False
@@ -125,7 +121,7 @@ async def _servers(
     for config in configs:
         backend = factory(config)
         stack.push_async_callback(backend.aclose)
-        servers.append(Server(config, backend, await backend.model_id()))
+        servers.append(Server(config, backend, (await backend.info()).model))
     return servers
 
 
@@ -215,8 +211,6 @@ async def _run_jobs(
     work_dir.chmod(0o711)  # a sandbox that drops root must still reach its workspace
     settings = TrialSettings(
         timeout=options.timeout,
-        transport_retries=options.transport_retries,
-        retry_wait=options.retry_wait,
         profile=options.profile,
         max_turns=options.max_turns,
         work_dir=work_dir,

@@ -13,7 +13,6 @@ from typing import Any
 
 from agentloop.backend import Backend
 from agentloop.config import AgentConfig
-from agentloop.errors import BackendUnavailable
 from agentloop.eval.checks import CheckResult, Evidence, date_from_calls, run_checks
 from agentloop.eval.results import TRANSCRIPTS_DIR, CallSummary, CheckOutcome, TrialResult
 from agentloop.eval.tasks import Task
@@ -34,8 +33,6 @@ class TrialSettings:
 
     Attributes:
         timeout: Seconds one trial may take unless the task says otherwise.
-        transport_retries: Extra attempts when the server is unreachable.
-        retry_wait: Seconds before the first extra attempt (doubled each time).
         profile: Sampling profile unless the task names one.
         max_turns: Turn limit unless the task sets one.
         work_dir: Where trial workspaces are made (and removed).
@@ -43,8 +40,6 @@ class TrialSettings:
     """
 
     timeout: float
-    transport_retries: int
-    retry_wait: float
     profile: str | None
     max_turns: int | None
     work_dir: Path
@@ -71,9 +66,9 @@ def transcript_paths(task_id: str, trial: int) -> tuple[str, str]:
     return f"{base}.json", f"{base}.wire.jsonl"
 
 
-def prepare_workspace(work_dir: Path, task: Task, trial: int, attempt: int) -> Path:
+def prepare_workspace(work_dir: Path, task: Task, trial: int) -> Path:
     """A fresh, empty directory holding the task's `setup` files."""
-    workspace = work_dir / f"{task.id}.{trial}.{attempt}"
+    workspace = work_dir / f"{task.id}.{trial}"
     shutil.rmtree(workspace, ignore_errors=True)
     workspace.mkdir(parents=True)
     for relative, text in task.setup.items():
@@ -91,40 +86,27 @@ class TrialRunner:
         self.provider = provider
 
     async def run(self, task: Task, trial: int, server: Server) -> TrialResult:
-        """Run one trial to a `TrialResult`; retried only when the server is unreachable.
+        """Run one trial to a `TrialResult` (never re-run: the backend owns retries).
 
         Raises:
             asyncio.CancelledError: The whole eval is being stopped (nothing is recorded).
         """
-        attempt = 0
-        while True:
-            attempt += 1
-            outcome = await self._attempt(task, trial, attempt, server)
-            if outcome is not None:
-                return outcome
-            wait = self.settings.retry_wait * 2 ** (attempt - 1)
-            log.info("eval.transport_retry", task=task.id, trial=trial, attempt=attempt, wait=wait)
-            await asyncio.sleep(wait)
-
-    async def _attempt(
-        self, task: Task, trial: int, attempt: int, server: Server
-    ) -> TrialResult | None:
-        workspace = prepare_workspace(self.settings.work_dir, task, trial, attempt)
+        workspace = prepare_workspace(self.settings.work_dir, task, trial)
         try:
             try:
                 toolset = await self.provider(task, workspace)
             except Exception as exc:
-                return _broken_tools(task, trial, attempt, server, exc)
+                return _broken_tools(task, trial, server, exc)
             try:
-                return await self._run_and_judge(task, trial, attempt, server, workspace, toolset)
+                return await self._run_and_judge(task, trial, server, workspace, toolset)
             finally:
                 await toolset.aclose()
         finally:
             await asyncio.to_thread(shutil.rmtree, workspace, True)
 
     async def _run_and_judge(
-        self, task: Task, trial: int, attempt: int, server: Server, workspace: Path, toolset: Any
-    ) -> TrialResult | None:
+        self, task: Task, trial: int, server: Server, workspace: Path, toolset: Any
+    ) -> TrialResult:
         messages_file, wire_file = transcript_paths(task.id, trial)
         wire = self.settings.out_dir / wire_file
         wire.unlink(missing_ok=True)
@@ -149,10 +131,6 @@ class TrialRunner:
                 )
         except TimeoutError:
             stop_reason = "timeout"
-        except BackendUnavailable as exc:
-            if attempt <= self.settings.transport_retries:
-                return None
-            result, stop_reason, error = exc.partial, "transport_error", str(exc)
         except Exception as exc:  # a trial must not end the eval
             stop_reason, error = "error", f"{type(exc).__name__}: {exc}"
             log.warning("eval.trial_error", task=task.id, trial=trial, error=error)
@@ -168,11 +146,11 @@ class TrialRunner:
             today=date_from_calls(result.tool_calls if result else [], started_at.date()),
         )
         checks = run_checks(task.checks, evidence)
-        record = _record(task, trial, attempt, server, result, checks, latency)
+        record = _record(task, trial, server, result, checks, latency)
         record = record.model_copy(
             update={
                 "stop_reason": stop_reason or (result.stop_reason if result else "error"),
-                "error": error or (result.error if result else None),
+                "error": error or (_error_text(result.error) if result else None),
                 "started_at": started_at.isoformat(timespec="seconds"),
                 "today": evidence.today.isoformat(),
                 "transcript": messages_file,
@@ -184,9 +162,11 @@ class TrialRunner:
         return record
 
 
-def _broken_tools(
-    task: Task, trial: int, attempt: int, server: Server, exc: Exception
-) -> TrialResult:
+def _error_text(error: Exception | None) -> str | None:
+    return str(error) if error is not None else None
+
+
+def _broken_tools(task: Task, trial: int, server: Server, exc: Exception) -> TrialResult:
     error = f"the tools could not be built: {type(exc).__name__}: {exc}"
     log.warning("eval.tools_error", task=task.id, trial=trial, error=error)
     return TrialResult(
@@ -197,7 +177,6 @@ def _broken_tools(
         failure=error,
         stop_reason="error",
         error=error,
-        attempts=attempt,
         base_url=server.config.base_url or "",
         model=server.model,
     )
@@ -214,7 +193,6 @@ def _raise_if_stopping() -> None:
 def _record(
     task: Task,
     trial: int,
-    attempt: int,
     server: Server,
     result: RunResult | None,
     checks: list[CheckResult],
@@ -247,7 +225,6 @@ def _record(
         prompt_tokens=result.usage.prompt_tokens if result else 0,
         completion_tokens=result.usage.completion_tokens if result else 0,
         latency=round(latency, 4),
-        attempts=attempt,
         base_url=server.config.base_url or "",
         model=(result.model if result and result.model else server.model),
     )

@@ -4,14 +4,15 @@
 - `FakeOpenAIServer` / `FakeReply`: a real-HTTP fake OpenAI-compatible server.
 """
 
-from agentloop.testing.fake_server import FakeOpenAIServer, FakeReply, ScriptItem, ServerKind
+from agentloop.testing._wire import FakeKind
+from agentloop.testing.fake_server import FakeOpenAIServer, FakeReply, ScriptItem
 from agentloop.testing.scripted import ScriptedBackend, reply
 
 __all__ = [
+    "FakeKind",
     "FakeOpenAIServer",
     "FakeReply",
     "ScriptItem",
     "ScriptedBackend",
-    "ServerKind",
     "reply",
 ]

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from agentloop.testing.fake_server import FakeReply
 
 Json = dict[str, Any]
+FakeKind = Literal["llama", "vllm"]
+"""The server kinds the fake server imitates."""
 
 # Roughly one token per piece: words (with their leading space), single digits as Qwen and
 # llama tokenizers emit them, runs of punctuation, and whitespace.
@@ -68,7 +70,7 @@ def _timings(usage: Json) -> Json:
 class Wire:
     """Builds the bodies one fake server sends."""
 
-    kind: Literal["llama", "vllm"]
+    kind: FakeKind
     model: str
     n_ctx: int
     chat_template: str

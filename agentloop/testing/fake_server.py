@@ -24,11 +24,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from agentloop.testing import _wire
 
-ServerKind = Literal["llama", "vllm"]
 Json = dict[str, Any]
 
 _JSON_TYPE = "application/json; charset=utf-8"
@@ -101,7 +100,7 @@ class FakeOpenAIServer:
         script: Sequence[ScriptItem] = (),
         *,
         latency: float = 0.0,
-        kind: ServerKind = "llama",
+        kind: _wire.FakeKind = "llama",
         model: str = "fake-model.gguf",
         n_ctx: int = 4096,
         chat_template: str = "{{ messages }}",

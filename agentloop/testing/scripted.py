@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agentloop.backend.think import split_think
 from agentloop.backend.types import (
+    BackendInfo,
     ChatRequest,
     DeltaHandler,
     ModelReply,
@@ -58,15 +59,13 @@ class ScriptedBackend:
     steps: Sequence[Step]
     model: str = "scripted-model"
     kind: ServerKind = "llama"
+    context_size: int | None = None
     delay: float = 0.0
     requests: list[ChatRequest] = field(default_factory=list)
     closed: bool = False
 
-    async def model_id(self) -> str:
-        return self.model
-
-    async def server_kind(self) -> ServerKind:
-        return self.kind
+    async def info(self) -> BackendInfo:
+        return BackendInfo(self.model, self.kind, self.context_size)
 
     async def aclose(self) -> None:
         self.closed = True
@@ -80,9 +79,7 @@ class ScriptedBackend:
         transcript: TranscriptSink | None = None,
     ) -> ModelReply:
         # Keep a snapshot: the loop goes on appending to the same list.
-        snapshot = ChatRequest(
-            [dict(m) for m in request.messages], request.tools, dict(request.params), request.stream
-        )
+        snapshot = replace(request, messages=[dict(m) for m in request.messages])
         self.requests.append(snapshot)
         step = self.steps[min(len(self.requests) - 1, len(self.steps) - 1)]
         if callable(step) and not isinstance(step, ModelReply):

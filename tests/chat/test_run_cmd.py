@@ -94,7 +94,21 @@ def test_run_backend_error_exit_1_with_json_error(capsys: pytest.CaptureFixture[
     data = json.loads(capsys.readouterr().out)
     assert code == 1
     assert data["stop_reason"] == "backend_error"
-    assert "bad request" in data["error"]
+    assert data["error"]["type"] == "BackendHTTPError"
+    assert "bad request" in data["error"]["message"] and data["error"]["hint"]
+    assert data["messages"] == [{"role": "user", "content": "x"}], "the conversation is kept"
+
+
+def test_run_unreachable_server_keeps_the_conversation_in_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["run", "--json", "--base-url", "http://127.0.0.1:9/v1", "--tools", "none", "x"])
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert code == 1 and data["stop_reason"] == "backend_error"
+    assert data["error"]["type"] == "BackendUnavailable"
+    assert data["messages"] == [{"role": "user", "content": "x"}]
+    assert len(err.strip().splitlines()) == 1 and "cannot reach" in err
 
 
 def test_run_bad_tools_spec_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,23 @@ MODELS = {
 }
 
 
+PROPS = {"default_generation_settings": {"n_ctx": 8192}, "total_slots": 1}
+
+
 @pytest.fixture
 def config() -> AgentConfig:
     return AgentConfig(base_url=BASE, max_retries=3, retry_max_wait=0.01, server_kind="llama")
 
 
 @pytest.fixture
-def llama(httpx2_mock: Any) -> Any:
-    """respx router with /models answered; tests add /chat/completions routes."""
+def llama(httpx2_mock: Any) -> Iterator[Any]:
+    """respx router with /models and /props answered; tests add /chat/completions routes."""
     httpx2_mock.get(f"{BASE}/models").mock(return_value=json_response(MODELS))
-    return httpx2_mock
+    props = httpx2_mock.get(f"{BASE.removesuffix('/v1')}/props", name="props")
+    props.mock(return_value=json_response(PROPS))
+    yield httpx2_mock
+    if not props.called:  # only runs ask for it; tests of the bare client need not
+        httpx2_mock.routes.pop("props")
 
 
 @tool

@@ -10,7 +10,13 @@ import httpx
 import httpx2
 import pytest
 
-from agentloop import AgentConfig, BackendUnavailable, ContextOverflow, run_agent
+from agentloop import (
+    AgentConfig,
+    BackendHTTPError,
+    BackendUnavailable,
+    ContextOverflow,
+    run_agent,
+)
 from agentloop.backend import ChatRequest, OpenAIBackend
 from tests.core.conftest import (
     BASE,
@@ -126,9 +132,11 @@ def test_recorded_context_overflow_is_reported_clearly(llama: Any, config: Agent
         return_value=json_response(recording(Q05, "g_error_ctx_overflow.response.json"), status=400)
     )
     result = run_agent("a very long prompt", config=config, stream=False)
-    assert result.stop_reason == "backend_error"
-    assert "no longer fits the model's context" in (result.error or "")
-    assert "4626 tokens" in (result.error or "") and "--ctx-size" in (result.error or "")
+    assert result.stop_reason == "context_overflow"
+    assert isinstance(result.error, ContextOverflow)
+    assert "no longer fits the model's context" in result.error.message
+    assert "4626 tokens" in result.error.message and "--ctx-size" in result.error.hint
+    assert result.messages[-1] == {"role": "user", "content": "a very long prompt"}
     assert route.call_count == 1, "a 400 is not retried"
 
 
@@ -165,7 +173,8 @@ def test_other_client_errors_are_not_retried(llama: Any, config: AgentConfig, st
     )
     result = run_agent("hi", config=config, stream=False)
     assert result.stop_reason == "backend_error" and route.call_count == 1
-    assert f"answered {status}: nope" in (result.error or "")
+    assert isinstance(result.error, BackendHTTPError) and result.error.status == status
+    assert f"answered {status}: nope" in str(result.error)
 
 
 def test_retry_after_is_honoured(llama: Any, config: AgentConfig) -> None:
@@ -198,10 +207,13 @@ def test_connection_dropped_before_a_response_is_retried_at_once(
     assert retry.wait == 0.0  # type: ignore[union-attr]
 
 
-def test_unreachable_after_retries_raises(httpx2_mock: Any, config: AgentConfig) -> None:
+def test_unreachable_after_retries_ends_the_run(httpx2_mock: Any, config: AgentConfig) -> None:
     httpx2_mock.get(f"{BASE}/models").mock(side_effect=httpx.ConnectError("refused"))
-    with pytest.raises(BackendUnavailable, match="cannot reach the model server"):
-        run_agent("hi", config=config)
+    result = run_agent("hi", config=config)
+    assert result.stop_reason == "backend_error"
+    assert isinstance(result.error, BackendUnavailable)
+    assert "cannot reach the model server" in result.error.message and result.error.hint
+    assert result.messages == [{"role": "user", "content": "hi"}]
     assert httpx2_mock.routes[0].call_count == config.max_retries + 1
 
 

@@ -13,6 +13,7 @@ from agentloop import (
     BackendHTTPError,
     BackendUnavailable,
     ConfigError,
+    ContextOverflow,
     RunFinished,
     TextDelta,
     ToolCallFinished,
@@ -95,7 +96,19 @@ def test_the_same_call_three_times_in_a_row_stops_the_run() -> None:
     assert result.turns == 3
     assert [c.error for c in result.tool_calls] == [None, None, "refused"], "the third is not run"
     last = result.messages[-1]
-    assert last["role"] == "tool" and "already made 2 times" in last["content"]
+    assert last["role"] == "tool" and "2 times in a row" in last["content"]
+
+
+def test_a_cycle_is_stopped_and_the_model_is_told_it_was_a_cycle() -> None:
+    a, b = ("add_number", {"a": 1, "b": 1}), ("add_number", {"a": 2, "b": 2})
+    backend = ScriptedBackend([reply("", call) for call in (a, b, a, b, a)])
+    result = run_agent("loop", tools=[add_number], backend=backend)
+    assert result.stop_reason == "repeated_calls" and result.turns == 5
+    last = result.messages[-1]
+    assert last["role"] == "tool" and "in a row" not in last["content"]
+    assert "2 times in this run, alternating with other calls" in last["content"]
+    notes = [m["content"] for m in result.messages if m["role"] == "tool"]
+    assert "already made this exact call" in notes[2] and "already made" not in notes[1]
 
 
 def test_different_arguments_are_not_repeats() -> None:
@@ -174,19 +187,26 @@ def test_backend_http_error_ends_the_run_with_a_reason() -> None:
     backend = ScriptedBackend([reply("", ("add_number", {"a": 1, "b": 1})), error])
     result = run_agent("go", tools=[add_number], backend=backend)
     assert result.stop_reason == "backend_error"
-    assert "parse failure" in (result.error or "")
+    assert result.error is error and "parse failure" in str(result.error)
     assert [m["role"] for m in result.messages] == ["user", "assistant", "tool"]
+    finished = result.events[-1]
+    assert isinstance(finished, RunFinished) and finished.error is error
 
 
-def test_unreachable_backend_raises_with_the_transcript_so_far() -> None:
-    backend = ScriptedBackend(
-        [reply("", ("add_number", {"a": 1, "b": 1})), BackendUnavailable("down")]
-    )
-    with pytest.raises(BackendUnavailable) as info:
-        run_agent("go", tools=[add_number], backend=backend)
-    partial = info.value.partial
-    assert partial is not None and partial.tool_calls[0].output == "2"
-    assert partial.messages[-1]["role"] == "tool"
+def test_unreachable_backend_ends_the_run_with_the_conversation_so_far() -> None:
+    down = BackendUnavailable("down", hint="start it")
+    backend = ScriptedBackend([reply("", ("add_number", {"a": 1, "b": 1})), down])
+    result = run_agent("go", tools=[add_number], backend=backend)
+    assert result.stop_reason == "backend_error" and result.error is down
+    assert result.tool_calls[0].output == "2"
+    assert result.messages[-1]["role"] == "tool"
+
+
+def test_context_overflow_has_its_own_stop_reason() -> None:
+    overflow = ContextOverflow("too long", status=400, hint="raise --ctx-size")
+    result = run_agent("go", backend=ScriptedBackend([overflow]))
+    assert result.stop_reason == "context_overflow" and result.error is overflow
+    assert result.messages == [{"role": "user", "content": "go"}]
 
 
 def test_misuse_raises_config_error() -> None:

@@ -135,39 +135,22 @@ async def test_concurrency_is_bounded(tmp_path: Path) -> None:
     assert outcome.ran == 12 and peak == 3
 
 
-async def test_transport_errors_are_retried_other_errors_are_not(tmp_path: Path) -> None:
+async def test_an_unreachable_server_ends_the_trial_once(tmp_path: Path) -> None:
+    """Retries live in the backend: the trial is not re-run on top of them."""
     lines = [task_line("a", "say ok", [{"type": "answer_contains", "value": "ok"}])]
     tasks = load_tasks(write_tasks(tmp_path / "tasks.jsonl", lines))
-    calls = 0
-
-    def flaky(request: object) -> object:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            return BackendUnavailable("connection refused")
-        return scripted_step(request)  # type: ignore[arg-type]
-
-    outcome = await run_eval(
-        tasks,
-        [CONFIG],
-        EvalOptions(out_dir=tmp_path / "o", retry_wait=0.0),
-        provider=FixedTools(TEST_TOOLS),
-        backend_factory=lambda c: ScriptedBackend([flaky]),  # type: ignore[list-item]
-    )
-    (trial,) = outcome.trials
-    assert trial.passed and trial.attempts == 2
-
     always_down = ScriptedBackend([BackendUnavailable("connection refused")])
     outcome = await run_eval(
         tasks,
         [CONFIG],
-        EvalOptions(out_dir=tmp_path / "o2", retry_wait=0.0, transport_retries=2),
+        EvalOptions(out_dir=tmp_path / "o2"),
         provider=FixedTools(TEST_TOOLS),
         backend_factory=lambda c: always_down,
     )
     (trial,) = outcome.trials
-    assert not trial.passed and trial.stop_reason == "transport_error" and trial.attempts == 3
-    assert len(always_down.requests) == 3
+    assert not trial.passed and trial.stop_reason == "backend_error" and trial.attempts == 1
+    assert trial.error is not None and "connection refused" in trial.error
+    assert len(always_down.requests) == 1
 
 
 async def test_http_errors_end_the_trial_without_retry(tmp_path: Path) -> None:

@@ -222,8 +222,9 @@ def test_per_reply_delay_overrides_latency() -> None:
             started = time.perf_counter()
             httpx2.post(f"{srv.base_url}/chat/completions", json={"messages": USER})
             timings.append(time.perf_counter() - started)
-    assert timings[0] >= 0.3
-    assert timings[1] < 0.2
+    assert timings[0] >= 0.3, "the delay is honoured"
+    # Relative, not absolute: on a loaded machine a plain request alone can take 0.2 s.
+    assert timings[1] < timings[0], "a reply without a delay does not wait for one"
 
 
 def test_llama_kind_serves_props_health_and_llamacpp_models() -> None:

@@ -1,0 +1,90 @@
+"""How one model reply decides what the run does next.
+
+`decide` looks at a parsed reply once and returns one of four outcomes; the loop is a
+`match` over them:
+
+- `Answer`: the model answered (and, with `output_type`, the answer validated): finish.
+- `RunCalls`: run the reply's calls, append their results, ask again.
+- `Nudge`: nothing usable came back; tell the model what to do and ask again.
+- `Stop`: end the run early, with a stop reason (and words for the calls not run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agentloop.calls import ParsedReply
+from agentloop.errors import AgentloopError
+from agentloop.output import OutputSpec
+from agentloop.repeats import RepeatGuard
+from agentloop.result import StopReason
+
+REJECTED_NUDGE = (
+    "The server could not read your last reply as text or as a tool call. Answer again; "
+    "to use a tool, send one well-formed call with JSON arguments."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The final answer: its text and, with `output_type`, the validated value."""
+
+    text: str
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunCalls:
+    """Calls to run (structured or recovered; cut-off ones are reported, not run)."""
+
+    reply: ParsedReply
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """A message for the model before it is asked again."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """End the run now.
+
+    Attributes:
+        reason: The stop reason.
+        text: The output to report.
+        refusal: What each call of this reply is told (they are not run), if any.
+        error: The typed error for the result, if the stop is a failure.
+    """
+
+    reason: StopReason
+    text: str = ""
+    refusal: str = ""
+    error: AgentloopError | None = None
+
+
+Outcome = Answer | RunCalls | Nudge | Stop
+
+
+def decide(reply: ParsedReply, *, guard: RepeatGuard, output: OutputSpec | None) -> Outcome:
+    """The one place a turn's outcome is decided."""
+    if reply.rejected and not reply.calls:
+        return Nudge(REJECTED_NUDGE)
+    if not reply.calls and not reply.truncated:
+        return _answer(reply.content or reply.reasoning, output)
+    if guard.stops(reply.calls):
+        return Stop("repeated_calls", reply.content, refusal=guard.refusal())
+    return RunCalls(reply)
+
+
+def _answer(text: str, output: OutputSpec | None) -> Outcome:
+    if output is None:
+        return Answer(text)
+    verdict = output.from_text(text)
+    if verdict.ok:
+        return Answer(text, verdict.value)
+    if output.give_up():
+        return Stop("invalid_output", text, error=output.error(verdict.problem))
+    return Nudge(output.nudge(verdict.problem))
