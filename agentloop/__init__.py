@@ -18,7 +18,7 @@ from agentloop._shadow import check_siblings
 
 check_siblings()  # before anything imports `tools`: a user's tools.py must not be executed
 
-# Public names -> the module that defines them. Imported on first use, so that
+# The one list of public names -> the module that defines each. Imported on first use, so that
 # `agentloop --help` and the chat's first prompt do not wait for `openai` to load.
 _EXPORTS = {
     "ApprovalDecision": "tools",
@@ -35,7 +35,9 @@ _EXPORTS = {
     "BackendUnavailable": "agentloop.errors",
     "ConfigError": "agentloop.errors",
     "ContextOverflow": "agentloop.errors",
+    "OutputInvalid": "agentloop.errors",
     "ShadowedModuleError": "agentloop.errors",
+    "BackendInfo": "agentloop.backend",
     "BackendRetry": "agentloop.events",
     "Event": "agentloop.events",
     "EventHandler": "agentloop.events",
@@ -49,6 +51,7 @@ _EXPORTS = {
     "BUILTIN_PROFILES": "agentloop.profiles",
     "Profile": "agentloop.profiles",
     "RunResult": "agentloop.result",
+    "RunStream": "agentloop.stream",
     "StopReason": "agentloop.result",
     "ToolCallRecord": "agentloop.result",
     "Usage": "agentloop.result",
@@ -56,41 +59,43 @@ _EXPORTS = {
     "run_agent": "agentloop.run",
 }
 
-if TYPE_CHECKING:
-    from agentloop.config import AgentConfig
-    from agentloop.errors import (
-        AgentloopError,
-        BackendError,
-        BackendHTTPError,
-        BackendUnavailable,
-        ConfigError,
-        ContextOverflow,
-        ShadowedModuleError,
-    )
-    from agentloop.events import (
-        BackendRetry,
-        Event,
-        EventHandler,
-        ReasoningDelta,
-        RunFinished,
-        TextDelta,
-        ToolCallFinished,
-        ToolCallStarted,
-        TurnFinished,
-    )
-    from agentloop.loop import Agent
-    from agentloop.profiles import BUILTIN_PROFILES, Profile
-    from agentloop.result import RunResult, StopReason, ToolCallRecord, Usage
-    from agentloop.run import arun_agent, run_agent
-    from tools import (
-        ApprovalDecision,
-        ApprovalRequest,
-        Tool,
-        ToolContext,
-        ToolError,
-        ToolRegistry,
-        tool,
-    )
+if TYPE_CHECKING:  # the same names, for type checkers (`X as X` marks a re-export)
+    from agentloop.backend import BackendInfo as BackendInfo
+    from agentloop.config import AgentConfig as AgentConfig
+    from agentloop.errors import AgentloopError as AgentloopError
+    from agentloop.errors import BackendError as BackendError
+    from agentloop.errors import BackendHTTPError as BackendHTTPError
+    from agentloop.errors import BackendUnavailable as BackendUnavailable
+    from agentloop.errors import ConfigError as ConfigError
+    from agentloop.errors import ContextOverflow as ContextOverflow
+    from agentloop.errors import OutputInvalid as OutputInvalid
+    from agentloop.errors import ShadowedModuleError as ShadowedModuleError
+    from agentloop.events import BackendRetry as BackendRetry
+    from agentloop.events import Event as Event
+    from agentloop.events import EventHandler as EventHandler
+    from agentloop.events import ReasoningDelta as ReasoningDelta
+    from agentloop.events import RunFinished as RunFinished
+    from agentloop.events import TextDelta as TextDelta
+    from agentloop.events import ToolCallFinished as ToolCallFinished
+    from agentloop.events import ToolCallStarted as ToolCallStarted
+    from agentloop.events import TurnFinished as TurnFinished
+    from agentloop.loop import Agent as Agent
+    from agentloop.profiles import BUILTIN_PROFILES as BUILTIN_PROFILES
+    from agentloop.profiles import Profile as Profile
+    from agentloop.result import RunResult as RunResult
+    from agentloop.result import StopReason as StopReason
+    from agentloop.result import ToolCallRecord as ToolCallRecord
+    from agentloop.result import Usage as Usage
+    from agentloop.run import arun_agent as arun_agent
+    from agentloop.run import run_agent as run_agent
+    from agentloop.stream import RunStream as RunStream
+    from tools import ApprovalDecision as ApprovalDecision
+    from tools import ApprovalRequest as ApprovalRequest
+    from tools import Tool as Tool
+    from tools import ToolContext as ToolContext
+    from tools import ToolError as ToolError
+    from tools import ToolRegistry as ToolRegistry
+    from tools import tool as tool
 
 
 def __getattr__(name: str) -> Any:
@@ -110,38 +115,4 @@ def __dir__() -> list[str]:
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BUILTIN_PROFILES",
-    "Agent",
-    "AgentConfig",
-    "AgentloopError",
-    "ApprovalDecision",
-    "ApprovalRequest",
-    "BackendError",
-    "BackendHTTPError",
-    "BackendRetry",
-    "BackendUnavailable",
-    "ConfigError",
-    "ContextOverflow",
-    "Event",
-    "EventHandler",
-    "Profile",
-    "ReasoningDelta",
-    "RunFinished",
-    "RunResult",
-    "ShadowedModuleError",
-    "StopReason",
-    "TextDelta",
-    "Tool",
-    "ToolCallFinished",
-    "ToolCallRecord",
-    "ToolCallStarted",
-    "ToolContext",
-    "ToolError",
-    "ToolRegistry",
-    "TurnFinished",
-    "Usage",
-    "arun_agent",
-    "run_agent",
-    "tool",
-]
+__all__ = list(_EXPORTS)

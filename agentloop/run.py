@@ -36,6 +36,8 @@ async def arun_agent(
     context: ToolContext | None = None,
     backend: Backend | None = None,
     stream: bool | None = None,
+    output_type: Any = None,
+    output_retries: int = 2,
 ) -> RunResult:
     """Run the agent loop once and return its result.
 
@@ -57,6 +59,10 @@ async def arun_agent(
         context: Tool state to keep across runs (a fresh one per run otherwise).
         backend: A stand-in backend (tests).
         stream: Stream replies (default: the config's, True).
+        output_type: A type the final answer must validate as (a pydantic model, or any
+            type pydantic knows); the value is on `result.final_output`.
+        output_retries: Invalid final answers sent back to the model before the run
+            stops with "invalid_output".
     """
     if config is not None and base_url is None and backend is None and not config.base_url:
         raise ConfigError("no server configured: pass base_url or set config.base_url")
@@ -76,6 +82,8 @@ async def arun_agent(
             transcript=transcript,
             context=context,
             sampling=sampling,
+            output_type=output_type,
+            output_retries=output_retries,
         )
 
 

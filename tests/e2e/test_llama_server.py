@@ -13,6 +13,7 @@ import pytest
 from agentloop import (
     AgentConfig,
     BackendUnavailable,
+    ContextOverflow,
     Event,
     TextDelta,
     ToolCallFinished,
@@ -101,10 +102,10 @@ async def test_streamed_tool_call_arrives_structured(base_url: str) -> None:
 async def test_context_overflow_is_reported_clearly(base_url: str) -> None:
     too_long = "lorem ipsum dolor sit amet " * 1200  # ~6,000 tokens > 4,096
     result = await arun_agent(too_long, base_url=base_url, sampling=GREEDY)
-    assert result.stop_reason == "backend_error"
-    assert result.error is not None
-    assert "context" in result.error.lower()
-    assert "4096" in result.error, "the message names the server's context size"
+    assert result.stop_reason == "context_overflow"
+    assert isinstance(result.error, ContextOverflow)
+    assert "context" in result.error.message.lower()
+    assert "4096" in result.error.message, "the message names the server's context size"
     assert result.messages[0]["content"] == too_long, "the conversation is kept"
 
 
@@ -127,19 +128,18 @@ async def test_server_killed_mid_run_gives_a_clear_error_and_keeps_the_transcrip
 
     transcript = tmp_path / "run.jsonl"
     config = AgentConfig(base_url=own_server.base_url, max_retries=1, retry_max_wait=0.2)
-    with pytest.raises(BackendUnavailable) as info:
-        await arun_agent(
-            "What is 1234 + 5678?",
-            tools=[add_and_crash],
-            config=config,
-            sampling=GREEDY,
-            transcript=transcript,
-        )
-    assert own_server.base_url in str(info.value) or "connect" in str(info.value).lower()
-    partial = info.value.partial
-    assert partial is not None and partial.stop_reason == "backend_error"
-    assert [c.name for c in partial.tool_calls] == ["add_and_crash"]
-    assert partial.messages[-1]["role"] == "tool" and partial.messages[-1]["content"] == "6912"
+    result = await arun_agent(
+        "What is 1234 + 5678?",
+        tools=[add_and_crash],
+        config=config,
+        sampling=GREEDY,
+        transcript=transcript,
+    )
+    assert result.stop_reason == "backend_error"
+    assert isinstance(result.error, BackendUnavailable)
+    assert own_server.base_url in str(result.error) or "connect" in str(result.error).lower()
+    assert [c.name for c in result.tool_calls] == ["add_and_crash"]
+    assert result.messages[-1]["role"] == "tool" and result.messages[-1]["content"] == "6912"
     entries = [json.loads(line) for line in transcript.read_text().splitlines()]
     kinds = [e.get("type") for e in entries]
     assert kinds[:3] == ["request", "sse", "request"], "both requests and the streamed reply"
