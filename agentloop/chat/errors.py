@@ -7,11 +7,12 @@ from agentloop.errors import (
     BackendError,
     BackendUnavailable,
     ContextOverflow,
+    OutputInvalid,
 )
 
 START_HINT = (
-    "start a server (e.g. `llama-server -m MODEL.gguf --jinja --port 8080`, then "
-    "--base-url http://127.0.0.1:8080/v1), leave --base-url unset to use the embedded one, "
+    "start a server (e.g. `llama-server -m MODEL.gguf --jinja --port 8001`, then "
+    "--base-url http://127.0.0.1:8001/v1), leave --base-url unset to use the embedded one, "
     "or run `agentloop doctor`"
 )
 
@@ -26,11 +27,13 @@ def describe_error(exc: BaseException, base_url: str | None = None) -> str:
         return f"{reason} — {exc.hint or START_HINT}"
     if isinstance(exc, ContextOverflow):
         return (
-            f"the conversation no longer fits the model's context: {exc.args[0]} — "
-            "/reset to start over, or /save it and start a smaller one"
+            f"{exc.message} — ask again (older turns are compacted), /reset to start over, "
+            f"or give the server a larger context ({exc.hint or 'llama-server --ctx-size'})"
         )
     if isinstance(exc, BackendError):
         return f"model server error{where}: {exc}"
+    if isinstance(exc, OutputInvalid):
+        return f"{exc.message} — {exc.hint}"
     if isinstance(exc, AgentloopError):
         return str(exc)
     if isinstance(exc, OSError):

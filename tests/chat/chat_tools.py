@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.common_tools import add_number
 from tools import tool
-
-
-@tool
-def add_number(a: float, b: float) -> float:
-    """Add two numbers.
-
-    Args:
-        a: The first number.
-        b: The second number.
-    """
-    return a + b
 
 
 @tool(approval="ask")

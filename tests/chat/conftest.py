@@ -94,7 +94,7 @@ def chat_env(tmp_path: Path) -> dict[str, str]:
         TERM="xterm-256color",
         XDG_STATE_HOME=str(tmp_path / "state"),
         XDG_DATA_HOME=str(tmp_path / "data"),
-        PYTHONPATH=str(HERE),
+        PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parent.parent)]),
         COLUMNS="120",
         LINES="40",
     )

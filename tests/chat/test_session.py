@@ -217,3 +217,54 @@ async def test_bad_commands_never_lose_the_conversation(
     assert error in out.getvalue()
     assert [m["content"] for m in session.messages] == ["q", "kept", "q2", "kept"]
     assert "temperature" not in server.requests[-1]
+
+
+OVERFLOW = {
+    "error": {
+        "code": 400,
+        "message": "the request exceeds the available context size, try increasing it",
+        "type": "exceed_context_size_error",
+        "n_prompt_tokens": 5000,
+        "n_ctx": 4096,
+    }
+}
+
+
+async def test_context_overflow_gets_its_advice_and_the_next_question_works(
+    tmp_path: Path,
+) -> None:
+    replies = [FakeReply(status=400, error_body=OVERFLOW), FakeReply("fine")]
+    with FakeOpenAIServer(replies) as server:
+        session, out = make_session(server, ScriptedReader(["huge", "small"]), tmp_path)
+        assert await session.run() == 0
+    text = out.getvalue()
+    advice = next(line for line in text.splitlines() if line.startswith("error:"))
+    assert "no longer fits the model's context" in advice and "/reset" in advice
+    assert "--ctx-size" in advice
+    assert "fine" in text, "the chat goes on after an overflow"
+    assert [m["content"] for m in session.messages if m["role"] == "user"] == ["huge", "small"]
+
+
+def test_every_failure_kind_has_its_own_advice() -> None:
+    from agentloop.chat.errors import describe_error
+    from agentloop.errors import (
+        BackendHTTPError,
+        BackendUnavailable,
+        ConfigError,
+        ContextOverflow,
+        OutputInvalid,
+    )
+
+    lines = {
+        "unavailable": describe_error(BackendUnavailable("connection refused"), "http://x/v1"),
+        "overflow": describe_error(ContextOverflow("too long", status=400, hint="-c 8192")),
+        "http": describe_error(BackendHTTPError("answered 500", status=500, hint="see log")),
+        "output": describe_error(OutputInvalid("did not validate", hint="simplify it")),
+        "config": describe_error(ConfigError("bad profile")),
+    }
+    assert "llama-server" in lines["unavailable"] and "doctor" in lines["unavailable"]
+    assert "/reset" in lines["overflow"] and "-c 8192" in lines["overflow"]
+    assert lines["http"].startswith("model server error") and "see log" in lines["http"]
+    assert lines["output"] == "did not validate — simplify it"
+    assert lines["config"] == "bad profile"
+    assert all("\n" not in line for line in lines.values()), "one line each"

@@ -65,17 +65,6 @@ def llama(httpx2_mock: Any) -> Iterator[Any]:
 
 
 @tool
-def add_number(a: float, b: float) -> float:
-    """Add two numbers.
-
-    Args:
-        a: The first addend.
-        b: The second addend.
-    """
-    return a + b
-
-
-@tool
 def python(code: str) -> str:
     """Run Python code (a stand-in that only echoes it)."""
     return f"ran: {code}"

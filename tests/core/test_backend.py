@@ -18,10 +18,10 @@ from agentloop import (
     run_agent,
 )
 from agentloop.backend import ChatRequest, OpenAIBackend
+from tests.common_tools import add_number
 from tests.core.conftest import (
     BASE,
     MODELS,
-    add_number,
     json_response,
     python,
     recording,

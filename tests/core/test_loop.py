@@ -25,7 +25,8 @@ from agentloop import (
 )
 from agentloop.backend import ModelReply, RawToolCall
 from agentloop.testing import ScriptedBackend, reply
-from tests.core.conftest import add_number, python
+from tests.common_tools import add_number
+from tests.core.conftest import python
 
 
 def test_three_rounds_of_tools_then_an_answer() -> None:

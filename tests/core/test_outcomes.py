@@ -19,7 +19,7 @@ from agentloop import (
 )
 from agentloop.output import FINAL_TOOL
 from agentloop.testing import ScriptedBackend, reply
-from tests.core.conftest import add_number
+from tests.common_tools import add_number
 
 CONFIG = AgentConfig(base_url="http://scripted.invalid/v1")
 

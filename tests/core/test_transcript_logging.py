@@ -12,7 +12,8 @@ import pytest
 from agentloop import AgentConfig, run_agent
 from agentloop.logs import configure
 from agentloop.transcript import read_entries, replay
-from tests.core.conftest import BASE, add_number, json_response, recording, sse_response
+from tests.common_tools import add_number
+from tests.core.conftest import BASE, json_response, recording, sse_response
 
 
 def test_transcript_keeps_requests_and_raw_sse_and_replays(

@@ -22,23 +22,13 @@ from agentloop import (
     tool,
 )
 from agentloop.server import LlamaServer
+from tests.common_tools import add_number
 
 from .conftest import settings_or_skip
 
 pytestmark = pytest.mark.e2e
 
 GREEDY = {"temperature": 0, "seed": 42}
-
-
-@tool
-def add_number(a: float, b: float) -> float:
-    """Add two numbers and return the sum.
-
-    Args:
-        a: The first addend.
-        b: The second addend.
-    """
-    return a + b
 
 
 @tool

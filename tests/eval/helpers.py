@@ -11,18 +11,8 @@ from typing import Any
 
 from agentloop.backend.types import ChatRequest, ModelReply
 from agentloop.testing import FakeReply, reply
+from tests.common_tools import add_number
 from tools import Tool, ToolError, tool
-
-
-@tool
-def add_number(a: float, b: float) -> float:
-    """Add two numbers.
-
-    Args:
-        a: The first number.
-        b: The second number.
-    """
-    return a + b
 
 
 @tool
