@@ -372,3 +372,20 @@ def test_a_repeated_call_gets_a_note_telling_the_model_to_use_the_result() -> No
     assert tool_messages[0] == "2"
     assert tool_messages[1].startswith("2\n(You already made this exact call")
     assert result.output == "2"
+
+
+def test_config_sampling_applies_under_the_run_s_own() -> None:
+    backend = ScriptedBackend([reply("ok")])
+    config = AgentConfig(sampling={"temperature": 0.1, "top_k": 5})
+    run_agent("x", config=config, backend=backend, sampling={"temperature": 0.3})
+    sent = backend.requests[0].sampling
+    assert sent["temperature"] == 0.3 and sent["top_k"] == 5
+
+
+def test_content_reaches_the_logs_only_when_asked(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "the launch code is 1234"
+    with caplog.at_level("INFO", logger="agentloop"):
+        run_agent("x", backend=ScriptedBackend([reply(secret)]))
+        assert secret not in caplog.text
+        run_agent("x", config=AgentConfig(log_content=True), backend=ScriptedBackend([reply(secret)]))
+    assert secret in caplog.text and "turn.content" in caplog.text
