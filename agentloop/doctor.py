@@ -1,5 +1,8 @@
 """`agentloop doctor`: probe a server and say, one finding per line, what works and how to
-fix what does not. Tool calling is the verdict: it must come back as structured calls."""
+fix what does not. Tool calling is the verdict: it must come back as structured calls.
+
+The probes sample as a run would (the model's profile, tool-loop settings) within a token
+budget; a reply cut off by that budget is reported as such, not as a parser problem."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Any, Literal
 from agentloop.backend import ChatRequest, ModelReply, OpenAIBackend
 from agentloop.config import AgentConfig
 from agentloop.errors import BackendError
-from agentloop.profiles import ServerKind
+from agentloop.profiles import ServerKind, resolve_profile, wire_fields
 from agentloop.recovery import recover_calls
 
 Status = Literal["ok", "warn", "fail", "info"]
@@ -36,6 +39,7 @@ _SCHEMAS = {"add_number": _ADD_PARAMETERS}
 _SINGLE = "Use the add_number tool to add 2 and 3."
 _PARALLEL = "What is 2 + 3 and what is 4 + 5? Call add_number for each sum, both in one reply."
 _SMALL_CONTEXT = 16_384
+DEFAULT_MAX_TOKENS = 1024
 
 _KIND_NAMES: dict[ServerKind, str] = {
     "llama": "llama-server",
@@ -101,26 +105,42 @@ class Report:
         return 0 if self.tool_calls_work else 1
 
 
-async def diagnose(config: AgentConfig) -> Report:
-    """Probe the server at `config.base_url` and report.
+@dataclass(frozen=True, slots=True)
+class _Probe:
+    """One server under test and how to ask it."""
+
+    backend: OpenAIBackend
+    kind: ServerKind
+    params: dict[str, Any]
+
+
+async def diagnose(config: AgentConfig, *, max_tokens: int = DEFAULT_MAX_TOKENS) -> Report:
+    """Probe the server at `config.base_url` (and `config.model`, when set) and report.
+
+    Args:
+        config: Server, model, profile and credentials.
+        max_tokens: The token budget of each probe reply.
 
     Never raises for server problems: they become findings.
     """
     findings: list[Finding] = []
     backend = OpenAIBackend(config.with_(max_retries=0))
     try:
-        if not await _reachable(backend, findings):
+        if not await _reachable(backend, findings, config.model):
             return Report(tuple(findings), tool_calls_work=False)
         kind = await backend.server_kind()
         findings.append(Finding("info", "server", _KIND_NAMES[kind]))
         findings.append(await _context(backend, kind))
-        works = await _tool_checks(backend, kind, findings)
+        profile = resolve_profile(config.profile, await backend.model_id())
+        params = wire_fields(profile.settings(in_tool_loop=True), kind)
+        params.update(max_tokens=max_tokens, tool_choice="auto")
+        works = await _tool_checks(_Probe(backend, kind, params), findings)
         return Report(tuple(findings), tool_calls_work=works)
     finally:
         await backend.aclose()
 
 
-async def _reachable(backend: OpenAIBackend, findings: list[Finding]) -> bool:
+async def _reachable(backend: OpenAIBackend, findings: list[Finding], wanted: str | None) -> bool:
     started = time.perf_counter()
     try:
         models = await backend.list_models()
@@ -142,7 +162,21 @@ async def _reachable(backend: OpenAIBackend, findings: list[Finding]) -> bool:
             Finding("fail", "model", "the server lists no models", "load a model on the server")
         )
         return False
-    findings.append(Finding("ok", "model", ", ".join(str(m.get("id")) for m in models)))
+    served = [str(m.get("id")) for m in models]
+    if wanted is None:
+        findings.append(Finding("ok", "model", f"{served[0]} (served: {', '.join(served)})"))
+    elif wanted in served:
+        findings.append(Finding("ok", "model", wanted))
+    else:
+        findings.append(
+            Finding(
+                "warn",
+                "model",
+                f"{wanted!r} is not in the server's list ({', '.join(served)}); "
+                "a single-model llama-server answers anyway, vLLM refuses",
+                f"--model {served[0]}",
+            )
+        )
     return True
 
 
@@ -160,36 +194,51 @@ async def _context(backend: OpenAIBackend, kind: ServerKind) -> Finding:
     return Finding("ok", "context", f"{size:,} tokens")
 
 
-async def _ask(backend: OpenAIBackend, prompt: str, *, parallel: bool = False) -> ModelReply:
-    params: dict[str, Any] = {"temperature": 0, "max_tokens": 1024, "tool_choice": "auto"}
+async def _ask(probe: _Probe, prompt: str, *, parallel: bool = False) -> ModelReply:
+    params = dict(probe.params)
     if parallel:
         params["parallel_tool_calls"] = True
     request = ChatRequest(
         messages=[{"role": "user", "content": prompt}], tools=[_ADD], params=params, stream=False
     )
-    return await backend.complete(request)
+    return await probe.backend.complete(request)
 
 
-async def _tool_checks(backend: OpenAIBackend, kind: ServerKind, findings: list[Finding]) -> bool:
+async def _tool_checks(probe: _Probe, findings: list[Finding]) -> bool:
+    kind = probe.kind
     try:
-        reply = await _ask(backend, _SINGLE)
+        reply = await _ask(probe, _SINGLE)
     except BackendError as exc:
         findings.append(
             Finding("fail", "tool calls", f"the request failed: {exc}", _TOOL_FIX[kind])
         )
         return False
-    works = _judge_tool_call(reply, kind, findings)
+    works = _judge_tool_call(reply, probe, findings)
     findings.append(_judge_reasoning(reply, kind))
     if works:
-        findings.append(await _parallel(backend, kind))
+        findings.append(await _parallel(probe))
     return works
 
 
-def _judge_tool_call(reply: ModelReply, kind: ServerKind, findings: list[Finding]) -> bool:
+def _judge_tool_call(reply: ModelReply, probe: _Probe, findings: list[Finding]) -> bool:
+    kind = probe.kind
     names = [call.name for call in reply.tool_calls]
     if "add_number" in names:
         findings.append(Finding("ok", "tool calls", "a trivial call came back as tool_calls"))
         return True
+    if reply.finish_reason == "length":
+        budget = probe.params["max_tokens"]
+        thought = f" after {len(reply.reasoning):,} chars of reasoning" if reply.reasoning else ""
+        findings.append(
+            Finding(
+                "fail",
+                "tool calls",
+                f"no verdict: the reply hit the {budget}-token budget{thought} before any call "
+                "(the server's parser is not the problem)",
+                f"give it room: agentloop doctor --max-tokens {max(4 * budget, 4096)}",
+            )
+        )
+        return False
     recovered, _ = recover_calls(reply.content or reply.reasoning, _SCHEMAS)
     if recovered:
         message = (
@@ -215,9 +264,10 @@ def _judge_reasoning(reply: ModelReply, kind: ServerKind) -> Finding:
     return Finding("info", "reasoning", "none seen (the model did not think aloud)")
 
 
-async def _parallel(backend: OpenAIBackend, kind: ServerKind) -> Finding:
+async def _parallel(probe: _Probe) -> Finding:
+    kind = probe.kind
     try:
-        reply = await _ask(backend, _PARALLEL, parallel=True)
+        reply = await _ask(probe, _PARALLEL, parallel=True)
     except BackendError as exc:
         return Finding("warn", "parallel calls", f"the request failed: {exc}")
     count = len(reply.tool_calls)

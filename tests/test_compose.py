@@ -108,6 +108,10 @@ def test_vllm_flags_match_the_glm_profile_and_parsers(services: dict[str, Any]) 
     assert vllm["--gpu-memory-utilization"] == "0.95" and vllm["--seed"] == "3407"
     assert vllm["--max-model-len"] == "${GLM_MAX_MODEL_LEN:-32768}"
     assert vllm["--tensor-parallel-size"] == "${GLM_TENSOR_PARALLEL:-1}"
+    assert vllm["--dtype"] == "bfloat16"
+    assert vllm["--max-num-batched-tokens"] == "16384"
+    env = services["vllm"]["environment"]
+    assert env["PYTORCH_CUDA_ALLOC_CONF"] == "expandable_segments:False"
     assert "--speculative-config" not in vllm, "MTP stays off (10x slower reported on B200)"
     overrides = json.loads(str(vllm["--override-generation-config"]))
     profile = BUILTIN_PROFILES["glm-4.7-flash"].sampling
@@ -123,3 +127,22 @@ def test_cpu_service_uses_the_shipped_fenced_template(services: dict[str, Any]) 
     host_dir = COMPOSE.parent / mount.split(":")[0]
     assert (host_dir / Path(template).name).is_file()
     assert "deploy" not in cpu, "the CPU profile needs no GPU"
+
+
+def test_vllm_reserves_as_many_gpus_as_it_shards_over(services: dict[str, Any]) -> None:
+    vllm = services["vllm"]
+    [gpu] = vllm["deploy"]["resources"]["reservations"]["devices"]
+    # One variable drives both: a mismatch makes vLLM fail at start.
+    assert str(gpu["count"]) == flags(vllm)["--tensor-parallel-size"]
+
+
+def test_vllm_image_is_pinned_to_a_release_with_the_glm47_parser(
+    services: dict[str, Any],
+) -> None:
+    image = services["vllm"]["image"]
+    name, _, tag = image.partition(":")
+    assert name == "vllm/vllm-openai"
+    match = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+)", tag)
+    assert match, f"pin a release, not {tag!r}"
+    assert tuple(int(part) for part in match.groups()) >= (0, 15, 0)  # glm4_moe_lite, glm47
+    assert "0.15.0 or newer" in COMPOSE.read_text()  # the comment says why

@@ -199,7 +199,14 @@ class OpenAIBackend:
             response = await self._client.get(path, cast_to=httpx2.Response)
         except openai.APIError as exc:
             raise _translate(exc) from exc
-        return json.loads(response.text)
+        try:
+            return json.loads(response.text)
+        except ValueError:  # e.g. a web UI's HTML page at a URL without /v1
+            kind = response.headers.get("content-type", "no content type")
+            raise BackendError(
+                f"{response.url} answered {kind}, not JSON",
+                hint="point --base-url at the OpenAI-compatible API, usually ending in /v1",
+            ) from None
 
     # -- chat completions --------------------------------------------------------------
 

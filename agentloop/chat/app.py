@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import sys
 import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 from rich.text import Text
@@ -22,6 +23,7 @@ from agentloop.chat.errors import describe_error
 from agentloop.chat.render import Renderer
 from agentloop.chat.session import ApproveMode, ChatSession, SessionOptions, command_names
 from agentloop.chat.state import ChatSettings, load_conversation
+from agentloop.chat.status import GuardedStream, StatusLine
 from agentloop.chat.terminal_input import InputReader, LineReader, TerminalReader
 from agentloop.chat.toolset import Toolset, load_toolset
 from agentloop.config import AgentConfig
@@ -30,6 +32,7 @@ from agentloop.errors import ConfigError
 if TYPE_CHECKING:
     from agentloop.loop import Agent
     from agentloop.result import RunResult
+    from agentloop.server import EmbeddedOptions
     from tools import ToolRegistry
 
 
@@ -50,6 +53,9 @@ class ChatOptions:
         transcript: Where raw traffic is appended.
         load: A saved conversation to continue.
         debug: Print tracebacks of unexpected errors.
+        status: Show the live status line while a question runs (terminal only).
+        embedded: How to start the embedded server when there is no base URL (None: from
+            the process environment).
     """
 
     config: AgentConfig
@@ -63,6 +69,8 @@ class ChatOptions:
     transcript: Path | None = None
     load: Path | None = None
     debug: bool = False
+    status: bool = True
+    embedded: EmbeddedOptions | None = None
 
     @property
     def approve_mode(self) -> ApproveMode:
@@ -73,13 +81,21 @@ class ChatOptions:
 
 
 class _ChatAgent:
-    """`agentloop.Agent` plus the context-size lookup the footer needs."""
+    """`agentloop.Agent` plus the context-size lookup the footer needs, and the status
+    line shown while a run is under way."""
 
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: Agent, status: StatusLine | None) -> None:
         self._agent = agent
+        self._status = status
 
     async def run(self, prompt: str | None = None, **kwargs: Any) -> RunResult:
-        return await self._agent.run(prompt, **kwargs)
+        if self._status is None:
+            return await self._agent.run(prompt, **kwargs)
+        self._status.start()
+        try:
+            return await self._agent.run(prompt, **kwargs)
+        finally:
+            await self._status.stop()
 
     async def model_id(self) -> str:
         return await self._agent.model_id()
@@ -91,23 +107,21 @@ class _ChatAgent:
         await self._agent.aclose()
 
 
-def _agent_factory(config: AgentConfig) -> Any:
+def _agent_factory(config: AgentConfig, status: StatusLine | None = None) -> Any:
     def build(settings: ChatSettings, tools: ToolRegistry) -> _ChatAgent:
         from agentloop.loop import Agent
 
         agent = Agent(
             config=config.with_(model=settings.model), tools=tools, profile=settings.profile
         )
-        return _ChatAgent(agent)
+        return _ChatAgent(agent, status)
 
     return build
 
 
 async def run_chat(options: ChatOptions) -> int:
     """Run `agentloop chat` to the end; returns the exit code."""
-    console = Console(highlight=False)
-    notes = console if options.interactive else Console(stderr=True, highlight=False)
-    renderer = Renderer(console, notes, show_reasoning=options.settings.show_reasoning)
+    renderer = _renderer(options)
     # Warm up the loop's imports (HTTP client, openai) while the user types the first line.
     asyncio.get_running_loop().run_in_executor(None, _preload)
     try:
@@ -116,7 +130,7 @@ async def run_chat(options: ChatOptions) -> int:
         _report(renderer, exc, options)
         return 2
     try:
-        async with _backend(options.config, renderer) as config:
+        async with _backend(options.config, options.embedded, renderer) as config:
             session = _session(options, config, toolset.registry, renderer)
             if options.load is not None:
                 messages, settings = load_conversation(options.load)
@@ -132,6 +146,19 @@ async def run_chat(options: ChatOptions) -> int:
         await toolset.aclose()
 
 
+def _renderer(options: ChatOptions) -> Renderer:
+    """On a terminal, everything goes through one guarded stream with a status line;
+    piped, answers go to stdout and the rest to stderr, with no status line."""
+    show = options.settings.show_reasoning
+    if not options.interactive:
+        console = Console(highlight=False)
+        return Renderer(console, Console(stderr=True, highlight=False), show_reasoning=show)
+    stream = GuardedStream(sys.stdout)
+    status = StatusLine(stream, enabled=options.status)
+    console = Console(file=cast(IO[str], stream), highlight=False)
+    return Renderer(console, show_reasoning=show, status=status)
+
+
 def _preload() -> None:
     with contextlib.suppress(Exception):
         importlib.import_module("agentloop.loop")
@@ -144,14 +171,16 @@ def _report(renderer: Renderer, exc: BaseException, options: ChatOptions) -> Non
 
 
 @contextlib.asynccontextmanager
-async def _backend(config: AgentConfig, renderer: Renderer) -> AsyncIterator[AgentConfig]:
+async def _backend(
+    config: AgentConfig, embedded: EmbeddedOptions | None, renderer: Renderer
+) -> AsyncIterator[AgentConfig]:
     if config.base_url:
         yield config
         return
     from agentloop.server import ensure_backend
 
     renderer.note("no --base-url: starting the embedded llama-server …")
-    async with ensure_backend(config) as started:
+    async with ensure_backend(config, embedded) as started:
         renderer.note(f"embedded llama-server ready at {started.base_url}")
         yield started
 
@@ -160,8 +189,13 @@ def _session(
     options: ChatOptions, config: AgentConfig, tools: ToolRegistry, renderer: Renderer
 ) -> ChatSession:
     reader: InputReader
+    status = renderer.status
     if options.interactive:
-        reader = TerminalReader(options.history_file, command_names())
+        reader = TerminalReader(
+            options.history_file,
+            command_names(),
+            around_prompt=status.paused if status is not None else None,
+        )
     else:
         reader = LineReader()
     session_options = SessionOptions(
@@ -172,7 +206,12 @@ def _session(
         save_dir=options.save_dir,
     )
     return ChatSession(
-        session_options, options.settings, tools, reader, renderer, _agent_factory(config)
+        session_options,
+        options.settings,
+        tools,
+        reader,
+        renderer,
+        _agent_factory(config, status),
     )
 
 

@@ -27,11 +27,19 @@ from agentloop.events import (
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from agentloop.chat.status import StatusLine
     from agentloop.result import RunResult
 
 _ARG_CHARS = 160
 _RESULT_CHARS = 400
 _RESULT_LINES = 6
+
+# What the user can do after a run that ended without an answer.
+NEXT_STEPS: dict[str, str] = {
+    "max_turns": "the model used every reply it was allowed: /retry, ask in smaller steps, "
+    "or restart with a higher --max-turns",
+    "repeated_calls": "the model kept making the same call: rephrase the question, or /retry",
+}
 
 
 def short_arguments(arguments: dict[str, Any] | None, raw: str, limit: int = _ARG_CHARS) -> str:
@@ -111,14 +119,21 @@ class Renderer:
         notes: Where everything else goes (reasoning, tool calls, footers, errors); the
             same console on a terminal, stderr when the answers are piped to a script.
         show_reasoning: Stream reasoning dimmed (True) or fold it to one line (False).
+        status: The live status line (None: no status, e.g. when piped).
     """
 
     def __init__(
-        self, console: Console, notes: Console | None = None, *, show_reasoning: bool = True
+        self,
+        console: Console,
+        notes: Console | None = None,
+        *,
+        show_reasoning: bool = True,
+        status: StatusLine | None = None,
     ) -> None:
         self.console = console
         self.notes = notes or console
         self.show_reasoning = show_reasoning
+        self.status = status
         self._open: Literal["none", "text", "reasoning"] = "none"
         self._reasoning_chars = 0
         self._ends_with_newline = True
@@ -126,6 +141,34 @@ class Renderer:
 
     def on_event(self, event: Event) -> None:
         """Draw one event (the `on_event` callback of a run)."""
+        self._draw(event)
+        if self.status is not None:
+            self._update_status(event)
+
+    def _update_status(self, event: Event) -> None:
+        assert self.status is not None
+        kind = getattr(event, "kind", "")
+        if isinstance(event, TextDelta):
+            self.status.set(None)
+        elif isinstance(event, ReasoningDelta):
+            if self.show_reasoning:
+                self.status.set(None)
+            else:
+                self.status.set("thinking", f" ({self._reasoning_chars:,} chars)")
+        elif isinstance(event, ToolCallStarted):
+            self.status.set(f"running {event.name}")
+        elif isinstance(event, ToolCallFinished | TurnFinished):
+            self.status.set("waiting for the model")
+        elif isinstance(event, BackendRetry):
+            self.status.set("waiting for the model", f" (retry {event.attempt})")
+        elif isinstance(event, RunFinished):
+            self.status.set(None)
+        elif kind == "prompt_progress":  # llama-server's return_progress, when the loop has it
+            done, total = getattr(event, "processed", 0), getattr(event, "total", 0)
+            share = f" {100 * done / total:.0f}% of {total:,} tokens" if total else ""
+            self.status.set("processing the prompt", share)
+
+    def _draw(self, event: Event) -> None:
         if isinstance(event, TextDelta):
             self._stream("text", event.text)
         elif isinstance(event, ReasoningDelta):
@@ -204,6 +247,9 @@ class Renderer:
         stats = turn_stats(result, context_size)
         suffix = "" if result.stop_reason == "completed" else f" · stopped: {result.stop_reason}"
         self.notes.print(Text(f"─ {stats.line()}{suffix}", "dim"), soft_wrap=True)
+        advice = NEXT_STEPS.get(result.stop_reason)
+        if advice and result.stop_reason != "completed":
+            self.notes.print(Text(f"  {advice}", "yellow"), soft_wrap=True)
 
     def note(self, text: str, style: str = "dim") -> None:
         """A one-line message from the chat itself."""

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -93,12 +93,20 @@ class TerminalReader:
     Args:
         history_file: Where past inputs are kept across sessions.
         commands: Slash-command names to complete.
+        around_prompt: Entered while an approval question is on screen (the chat hides
+            its status line with it).
     """
 
-    def __init__(self, history_file: Path, commands: Iterable[str]) -> None:
+    def __init__(
+        self,
+        history_file: Path,
+        commands: Iterable[str],
+        around_prompt: Callable[[], contextlib.AbstractContextManager[None]] | None = None,
+    ) -> None:
         self._history_file = history_file
         self._commands = list(commands)
         self._session: PromptSession[str] | None = None
+        self._around_prompt = around_prompt or contextlib.nullcontext
 
     def _prompt_session(self) -> PromptSession[str]:
         if self._session is None:
@@ -123,14 +131,15 @@ class TerminalReader:
         from prompt_toolkit import PromptSession
 
         asker: PromptSession[str] = PromptSession()
-        while True:
-            try:
-                answer = await asker.prompt_async(f"{question} [y]es / [n]o / [a]lways: ")
-            except (KeyboardInterrupt, EOFError):
-                return None
-            decision = parse_decision(answer)
-            if decision is not None:
-                return decision
+        with self._around_prompt():
+            while True:
+                try:
+                    answer = await asker.prompt_async(f"{question} [y]es / [n]o / [a]lways: ")
+                except (KeyboardInterrupt, EOFError):
+                    return None
+                decision = parse_decision(answer)
+                if decision is not None:
+                    return decision
 
 
 def _build_session(history_file: Path, commands: list[str]) -> PromptSession[str]:

@@ -3,7 +3,6 @@ tools of a Python module (`--tools package.module:attr`)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +32,7 @@ def load_toolset(spec: str, workspace: Path) -> Toolset:
 
     Args:
         spec: "builtin" (python, terminal, math, ... over a sandboxed `workspace`), "none",
-            or "module:attr" where attr is a Tool, a list of tools, a ToolRegistry, or a
-            function of no arguments returning one of those.
+            or "module:attr" as `agentloop.user_tools.load_user_tools` reads it.
         workspace: The directory the built-in tools may read and write.
 
     Raises:
@@ -61,20 +59,11 @@ def _builtin(workspace: Path) -> Toolset:
 
 
 def _from_module(spec: str) -> ToolRegistry:
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
+    from agentloop.user_tools import load_user_tools
+
+    if ":" not in spec:
         raise ConfigError(f"--tools takes builtin, none or MODULE:ATTR, not {spec!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"cannot import {module_name} for --tools: {exc}") from None
-    try:
-        value: Any = getattr(module, attr)
-    except AttributeError:
-        raise ConfigError(f"{module_name} has no attribute {attr!r}") from None
-    if callable(value) and not isinstance(value, Tool | ToolRegistry):
-        value = value()
-    return _as_registry(value, spec)
+    return ToolRegistry(load_user_tools(spec, option="--tools"))
 
 
 def _as_registry(value: Any, where: str) -> ToolRegistry:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ _COMMAND_MODULES = (
     "agentloop.cli.eval_cmd",
     "agentloop.cli.tools_cmd",
     "agentloop.cli.backend_cmd",
+    "agentloop.cli.config_cmd",
 )
 
 
@@ -29,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="agentloop",
         description="Tool-calling agent loop for local OpenAI-compatible model servers.",
     )
+    from agentloop import __version__
+
+    parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
         try:
@@ -48,6 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
+        return 2
+    from agentloop.cli.config_file import effective_environ
+    from agentloop.errors import ConfigError
+
+    try:
+        args.environ = effective_environ(os.environ)
+    except ConfigError as exc:
+        print(f"agentloop: {exc}", file=sys.stderr)
         return 2
     code: int = handler(args)
     return code

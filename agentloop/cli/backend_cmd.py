@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from agentloop.cli.common_args import add_connection_options, cli_environ, connection_overrides
 from agentloop.errors import AgentloopError, ConfigError
 
 if TYPE_CHECKING:
@@ -45,7 +45,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "and checked. Exit code 0 only when tool calling works.",
     )
     doctor.add_argument("--base-url", help="server to check (env AGENTLOOP_BASE_URL)")
-    doctor.add_argument("--api-key", help="bearer token (env AGENTLOOP_API_KEY)")
+    doctor.add_argument(
+        "--model", help="model to probe (env AGENTLOOP_MODEL; default: the server's first)"
+    )
+    add_connection_options(doctor)
+    doctor.add_argument(
+        "--max-tokens",
+        type=int,
+        default=1024,
+        help="token budget of each probe reply (default 1024; thinking models may need more)",
+    )
     _add_embedded_options(doctor)
     doctor.set_defaults(handler=_doctor)
 
@@ -91,7 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
     from agentloop.server import LlamaServer, server_settings
 
     try:
-        settings = server_settings(_options(args, os.environ))
+        settings = server_settings(_options(args, cli_environ(args)))
     except ConfigError as exc:
         print(f"agentloop serve: {exc}", file=sys.stderr)
         return 2
@@ -121,7 +130,12 @@ def _doctor(args: argparse.Namespace) -> int:
     from agentloop.config import AgentConfig
 
     try:
-        config = AgentConfig.from_env(os.environ, base_url=args.base_url, api_key=args.api_key)
+        config = AgentConfig.from_env(
+            cli_environ(args),
+            base_url=args.base_url,
+            model=args.model,
+            **connection_overrides(args),
+        )
         config = config.with_(stream=False)
         return asyncio.run(_doctor_async(config, args))
     except KeyboardInterrupt:
@@ -137,7 +151,7 @@ async def _doctor_async(config: AgentConfig, args: argparse.Namespace) -> int:
 
     if not config.base_url:
         print("[info] no --base-url: checking the embedded llama-server", flush=True)
-    async with ensure_backend(config, _options(args, os.environ)) as ready:
-        report = await diagnose(ready)
+    async with ensure_backend(config, _options(args, cli_environ(args))) as ready:
+        report = await diagnose(ready, max_tokens=args.max_tokens)
     print(render(report.findings))
     return report.exit_code

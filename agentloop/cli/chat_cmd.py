@@ -1,8 +1,9 @@
 """`agentloop chat`: the interactive REPL (and the server options `agentloop run` shares).
 
 Every option also reads an environment variable (AGENTLOOP_BASE_URL, AGENTLOOP_MODEL,
-AGENTLOOP_PROFILE, AGENTLOOP_APPROVE, AGENTLOOP_SYSTEM, AGENTLOOP_TRANSCRIPT,
-AGENTLOOP_TOOLS, AGENTLOOP_WORKSPACE); the command line wins.
+AGENTLOOP_API_KEY, AGENTLOOP_SERVER_KIND, AGENTLOOP_PROFILE, AGENTLOOP_MAX_TURNS,
+AGENTLOOP_APPROVE, AGENTLOOP_SYSTEM, AGENTLOOP_TRANSCRIPT, AGENTLOOP_TOOLS,
+AGENTLOOP_WORKSPACE) and the config file (`agentloop config`); the command line wins.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agentloop.cli.common_args import (
+    DEFAULT_URL_EXAMPLE,
+    add_connection_options,
+    cli_environ,
+    connection_overrides,
+)
 from agentloop.config import AgentConfig
 from agentloop.errors import ConfigError
 
@@ -26,30 +33,49 @@ _APPROVE_CHOICES = ("ask", "auto", "deny")
 ROOT_WORKSPACE = Path("/var/lib/agentloop/workspace")
 
 
-def add_server_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by `chat` and `run`: server, model, sampling, tools, transcript."""
+TOOLS_HELP = (
+    "builtin (default), none, or MODULE:ATTR naming a tool, a list of tools, a ToolRegistry, "
+    "or a function returning one of those (env AGENTLOOP_TOOLS)"
+)
+
+
+def add_server_options(parser: argparse.ArgumentParser, *, asks: bool = True) -> None:
+    """Options shared by `chat` and `run`: server, model, sampling, tools, transcript.
+
+    Args:
+        parser: The sub-command's parser.
+        asks: The command can ask the user about a call (`chat`); `run` never asks.
+    """
     group = parser.add_argument_group("server and model")
     group.add_argument(
         "--base-url",
-        help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 "
+        help=f"OpenAI-compatible server, e.g. {DEFAULT_URL_EXAMPLE} "
         "(env AGENTLOOP_BASE_URL; unset: start the embedded llama-server)",
     )
+    add_connection_options(group)
     group.add_argument("--model", help="model id (env AGENTLOOP_MODEL; default: the server's)")
     group.add_argument(
         "--profile", help="sampling profile (env AGENTLOOP_PROFILE; default: by model)"
     )
     group.add_argument("--system", help="system prompt (env AGENTLOOP_SYSTEM)")
-    group.add_argument("--max-turns", type=int, help="model replies per question (default 20)")
+    group.add_argument(
+        "--max-turns",
+        type=int,
+        help="model replies per question (env AGENTLOOP_MAX_TURNS; default 20)",
+    )
     tools = parser.add_argument_group("tools")
-    tools.add_argument(
-        "--approve",
-        choices=_APPROVE_CHOICES,
-        help="calls of python/terminal: ask, auto (run) or deny (refuse); env "
-        "AGENTLOOP_APPROVE; default: ask on a terminal, deny otherwise",
-    )
-    tools.add_argument(
-        "--tools", help="builtin (default), none, or MODULE:ATTR (env AGENTLOOP_TOOLS)"
-    )
+    if asks:
+        approve_help = (
+            "calls of python/terminal: ask, auto (run) or deny (refuse); env "
+            "AGENTLOOP_APPROVE; default: ask on a terminal, deny otherwise"
+        )
+    else:
+        approve_help = (
+            "calls of python/terminal: auto (run them) or deny (refuse; the default). "
+            "This command never asks: `ask` (env AGENTLOOP_APPROVE) counts as deny"
+        )
+    tools.add_argument("--approve", choices=_APPROVE_CHOICES, help=approve_help)
+    tools.add_argument("--tools", help=TOOLS_HELP)
     tools.add_argument(
         "--workspace",
         type=Path,
@@ -81,6 +107,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="fold reasoning to one line (/think on shows it)",
     )
+    parser.add_argument(
+        "--no-status",
+        action="store_true",
+        help="no live status line (waiting / thinking / running a tool) while a question runs",
+    )
     parser.set_defaults(handler=_handle)
 
 
@@ -107,6 +138,7 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Ag
         model=args.model,
         profile=args.profile,
         max_turns=args.max_turns,
+        **connection_overrides(args),
     )
 
 
@@ -137,6 +169,7 @@ def chat_options(
     """Turn parsed arguments and the environment into `ChatOptions`."""
     from agentloop.chat import ChatOptions, ChatSettings
     from agentloop.chat.state import data_dir, state_dir
+    from agentloop.server import EmbeddedOptions
 
     config = config_from_args(args, environ)
     transcript = env_value(args, "transcript", environ)
@@ -158,6 +191,8 @@ def chat_options(
         transcript=Path(transcript).expanduser() if transcript else None,
         load=args.load,
         debug=args.debug,
+        status=not args.no_status,
+        embedded=EmbeddedOptions.from_env(environ),
     )
 
 
@@ -166,7 +201,8 @@ def _handle(args: argparse.Namespace) -> int:
 
     configure_logging(args.debug)
     try:
-        options = chat_options(args, os.environ, sys.stdin.isatty() and sys.stdout.isatty())
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        options = chat_options(args, cli_environ(args), interactive)
     except ConfigError as exc:
         print(f"agentloop chat: {exc}", file=sys.stderr)
         return 2

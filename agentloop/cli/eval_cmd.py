@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agentloop.cli.common_args import add_connection_options, cli_environ, connection_overrides
 from agentloop.config import AgentConfig
 from agentloop.errors import AgentloopError, ConfigError
 
@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="server URL; repeat to spread trials over several servers (round-robin). "
         "Default: AGENTLOOP_BASE_URL, else the embedded llama-server",
     )
+    add_connection_options(parser)
     parser.add_argument("--model", help="model id (env AGENTLOOP_MODEL; default: the server's)")
     parser.add_argument("--profile", help="sampling profile for tasks that name none")
     parser.add_argument("--trials", type=int, default=1, help="trials per task, K (default 1)")
@@ -81,7 +82,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _rate(text: str) -> float:
-    value = float(text.rstrip("%"))
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"give a pass rate such as 0.8 or 80%, not {text!r}"
+        ) from None
     if text.endswith("%") or value > 1:
         value /= 100
     if not 0 <= value <= 1:
@@ -99,7 +105,7 @@ def _handle(args: argparse.Namespace) -> int:
         print(f"agentloop eval: unexpected arguments: {' '.join(args.runs)}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_run(args, os.environ))
+        return asyncio.run(_run(args, cli_environ(args)))
     except KeyboardInterrupt:
         print("agentloop eval: interrupted", file=sys.stderr)
         return 130
@@ -144,6 +150,7 @@ def _configs(args: argparse.Namespace, environ: Mapping[str, str]) -> list[Agent
         profile=args.profile,
         stream=False if args.no_stream else None,
         max_retries=max(0, args.retries) if args.retries is not None else None,
+        **connection_overrides(args),
     )
     return [base.with_(base_url=url) for url in args.base_url] or [base]
 
@@ -181,7 +188,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     except ConfigError as exc:
         print(f"agentloop eval: {exc}", file=sys.stderr)
         return 2
-    return await _execute(tasks, configs, options, args)
+    return await _execute(tasks, configs, options, args, environ)
 
 
 async def _execute(
@@ -189,17 +196,18 @@ async def _execute(
     configs: list[AgentConfig],
     options: EvalOptions,
     args: argparse.Namespace,
+    environ: Mapping[str, str],
 ) -> int:
     from agentloop.eval.progress import EvalProgress
     from agentloop.eval.runner import run_eval
     from agentloop.eval.tasks import TaskFileError
     from agentloop.eval.toolsets import BuiltinTools
-    from agentloop.server import ensure_backend
+    from agentloop.server import EmbeddedOptions, ensure_backend
 
     provider = BuiltinTools(allow_unsafe=args.allow_unsafe)
     progress = EvalProgress() if not args.no_progress and sys.stderr.isatty() else None
     try:
-        async with ensure_backend(configs[0]) as first:
+        async with ensure_backend(configs[0], EmbeddedOptions.from_env(environ)) as first:
             ready = [first, *configs[1:]]
             if progress is None:
                 outcome = await run_eval(tasks, ready, options, provider=provider)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -24,6 +23,7 @@ from agentloop.cli.chat_cmd import (
     env_value,
     workspace_from_args,
 )
+from agentloop.cli.common_args import cli_environ
 from agentloop.errors import AgentloopError, ConfigError
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print the whole result as JSON (output, stop_reason, messages, "
         "tool_calls, usage, turns, model, duration, error)",
     )
-    add_server_options(parser)
+    add_server_options(parser, asks=False)
     parser.set_defaults(handler=_handle)
 
 
@@ -93,7 +93,7 @@ def _handle(args: argparse.Namespace) -> int:
         print("agentloop run: the prompt is empty", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_run(args, prompt, os.environ))
+        return asyncio.run(_run(args, prompt, cli_environ(args)))
     except KeyboardInterrupt:
         return 130
 
@@ -138,13 +138,13 @@ async def _ask(
     environ: Mapping[str, str],
 ) -> RunResult:
     from agentloop.loop import Agent
-    from agentloop.server import ensure_backend
+    from agentloop.server import EmbeddedOptions, ensure_backend
 
     async def approver(request: ApprovalRequest) -> ApprovalDecision:
-        return "yes" if approve == "auto" else "no"
+        return "yes" if approve == "auto" else "no"  # nobody to ask: "ask" refuses
 
     transcript = env_value(args, "transcript", environ)
-    async with ensure_backend(config) as ready:
+    async with ensure_backend(config, EmbeddedOptions.from_env(environ)) as ready:
         system = env_value(args, "system", environ)
         async with Agent(config=ready, tools=registry, system=system) as agent:
             return await agent.run(

@@ -1,4 +1,5 @@
-"""`agentloop tools` (list the built-in tools) and `agentloop tool NAME ARGS` (run one)."""
+"""`agentloop tools` (list the built-in tools, or those of `--tools MODULE:ATTR`) and
+`agentloop tool NAME ARGS` (run one built-in tool)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from agentloop.errors import ConfigError
 from sandbox import Sandbox
 from tools import ToolContext, ToolRegistry
 from tools.builtin import default_tools
@@ -17,8 +19,13 @@ from tools.builtin import default_tools
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``tools`` and ``tool`` sub-commands."""
-    listing = subparsers.add_parser("tools", help="list the built-in tools and their schemas")
+    from agentloop.cli.chat_cmd import TOOLS_HELP
+
+    listing = subparsers.add_parser(
+        "tools", help="list the tools (built-in, or --tools MODULE:ATTR) and their schemas"
+    )
     listing.add_argument("--json", action="store_true", help="print the OpenAI `tools` list")
+    listing.add_argument("--tools", help=TOOLS_HELP.replace(" (env AGENTLOOP_TOOLS)", ""))
     listing.set_defaults(handler=_list_tools)
 
     run = subparsers.add_parser("tool", help="run one tool directly and print its result")
@@ -36,19 +43,37 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _list_tools(args: argparse.Namespace) -> int:
-    sandbox = Sandbox.temporary()
+    spec = args.tools or "builtin"
+    if spec in ("builtin", "none"):
+        sandbox = Sandbox.temporary()
+        try:
+            tools = default_tools(sandbox) if spec == "builtin" else []
+            return _print_tools(ToolRegistry(tools), as_json=args.json)
+        finally:
+            asyncio.run(sandbox.aclose())
+    from agentloop.user_tools import load_user_tools
+
     try:
-        registry = ToolRegistry(default_tools(sandbox))
-        if args.json:
+        registry = ToolRegistry(load_user_tools(spec, option="--tools"))
+    except ConfigError as exc:
+        print(f"agentloop tools: {exc}", file=sys.stderr)
+        return 2
+    return _print_tools(registry, as_json=args.json)
+
+
+def _print_tools(registry: ToolRegistry, *, as_json: bool) -> int:
+    try:
+        if as_json:
             print(json.dumps(registry.definitions(), indent=2))
             return 0
         for entry in registry.definitions():
             function = entry["function"]
-            print(f"{function['name']}: {function['description'].splitlines()[0]}")
+            summary = (function.get("description") or "").splitlines()[:1]
+            print(f"{function['name']}: {' '.join(summary)}")
             print(f"  parameters: {json.dumps(function['parameters'])}")
         return 0
     finally:
-        asyncio.run(sandbox.aclose())
+        registry.close()
 
 
 def _run_tool(args: argparse.Namespace) -> int:

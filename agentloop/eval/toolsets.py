@@ -3,7 +3,6 @@ filtered by the task's `tools` list, plus user tools named `package.module:attri
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agentloop.eval.tasks import Task, TaskFileError
-from tools import Tool, tool
+from tools import Tool
 
 
 @dataclass(slots=True)
@@ -39,29 +38,19 @@ class ToolProvider(Protocol):
 
 
 def load_user_tools(spec: str) -> list[Tool]:
-    """Import `package.module:attribute`: a Tool, an iterable of Tools, or a plain function
-    (made a tool with `@tool`).
+    """Import `package.module:attribute` as `agentloop.user_tools.load_user_tools` does
+    (the same meaning as `--tools` of chat and run).
 
     Raises:
         ValueError: The module or attribute is missing, or is not a tool.
     """
-    module_name, _, attribute = spec.partition(":")
+    from agentloop.errors import ConfigError
+    from agentloop.user_tools import load_user_tools as load
+
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import {module_name!r}: {exc}") from None
-    value: Any = getattr(module, attribute, None)
-    if value is None:
-        raise ValueError(f"{module_name!r} has no attribute {attribute!r}")
-    if isinstance(value, Tool):
-        return [value]
-    if callable(value):
-        return [tool(value)]
-    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
-        items = list(value)
-        if items and all(isinstance(item, Tool) for item in items):
-            return items
-    raise ValueError(f"{spec!r} is not a tool, a list of tools or a function")
+        return load(spec)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _builtin_factory() -> Callable[[Any], Sequence[Tool]]:

@@ -94,6 +94,8 @@ def chat_env(tmp_path: Path) -> dict[str, str]:
         TERM="xterm-256color",
         XDG_STATE_HOME=str(tmp_path / "state"),
         XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),  # no user config file
+        # The checkout under test first, whichever checkout the venv was installed from.
         PYTHONPATH=os.pathsep.join([str(HERE), str(HERE.parent.parent)]),
         COLUMNS="120",
         LINES="40",

@@ -387,5 +387,6 @@ def test_content_reaches_the_logs_only_when_asked(caplog: pytest.LogCaptureFixtu
     with caplog.at_level("INFO", logger="agentloop"):
         run_agent("x", backend=ScriptedBackend([reply(secret)]))
         assert secret not in caplog.text
-        run_agent("x", config=AgentConfig(log_content=True), backend=ScriptedBackend([reply(secret)]))
+        verbose = AgentConfig(log_content=True)
+        run_agent("x", config=verbose, backend=ScriptedBackend([reply(secret)]))
     assert secret in caplog.text and "turn.content" in caplog.text
