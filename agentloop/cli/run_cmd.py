@@ -24,6 +24,7 @@ from agentloop.cli.chat_cmd import (
     env_value,
     workspace_from_args,
 )
+from agentloop.cli.mcp_args import attach_mcp
 from agentloop.errors import AgentloopError, BackendError, ConfigError
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ async def _run(args: argparse.Namespace, prompt: str, environ: Mapping[str, str]
         print(f"agentloop run: {exc}", file=sys.stderr)
         return 2
     try:
+        await attach_mcp(args, toolset.registry)  # stopped by toolset.aclose()
         result = await _ask(config, toolset.registry, prompt, approve, args, environ)
     except AgentloopError as exc:
         print(f"agentloop run: {describe_error(exc, config.base_url)}", file=sys.stderr)

@@ -10,6 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from agentloop.cli.mcp_args import add_mcp_arguments, list_mcp_tools
 from sandbox import Sandbox
 from tools import ToolContext, ToolRegistry
 from tools.builtin import default_tools
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``tools`` and ``tool`` sub-commands."""
     listing = subparsers.add_parser("tools", help="list the built-in tools and their schemas")
     listing.add_argument("--json", action="store_true", help="print the OpenAI `tools` list")
+    add_mcp_arguments(listing)  # with --mcp: list what those servers offer instead
     listing.set_defaults(handler=_list_tools)
 
     run = subparsers.add_parser("tool", help="run one tool directly and print its result")
@@ -36,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _list_tools(args: argparse.Namespace) -> int:
+    if args.mcp or args.mcp_config:
+        return list_mcp_tools(args)
     sandbox = Sandbox.temporary()
     try:
         registry = ToolRegistry(default_tools(sandbox))
