@@ -101,8 +101,8 @@ class Report:
         return 0 if self.tool_calls_work else 1
 
 
-async def diagnose(config: AgentConfig) -> Report:
-    """Probe the server at `config.base_url` and report.
+async def diagnose(config: AgentConfig, mcp: Sequence[Any] = ()) -> Report:
+    """Probe the server at `config.base_url` (and the MCP servers in `mcp`) and report.
 
     Never raises for server problems: they become findings.
     """
@@ -115,6 +115,12 @@ async def diagnose(config: AgentConfig) -> Report:
         findings.append(Finding("info", "server", _KIND_NAMES[kind]))
         findings.append(await _context(backend, kind))
         works = await _tool_checks(backend, kind, findings)
+        if mcp:
+            from agentloop.doctor_mcp import mcp_findings
+
+            checked = await mcp_findings(backend, mcp)
+            findings.extend(checked)
+            works = works and all(f.status != "fail" for f in checked)
         return Report(tuple(findings), tool_calls_work=works)
     finally:
         await backend.aclose()

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from agentloop.cli.mcp_args import add_mcp_arguments, mcp_configs
 from agentloop.errors import AgentloopError, ConfigError
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     doctor.add_argument("--base-url", help="server to check (env AGENTLOOP_BASE_URL)")
     doctor.add_argument("--api-key", help="bearer token (env AGENTLOOP_API_KEY)")
     _add_embedded_options(doctor)
+    add_mcp_arguments(doctor)  # check MCP servers too
     doctor.set_defaults(handler=_doctor)
 
 
@@ -138,6 +140,6 @@ async def _doctor_async(config: AgentConfig, args: argparse.Namespace) -> int:
     if not config.base_url:
         print("[info] no --base-url: checking the embedded llama-server", flush=True)
     async with ensure_backend(config, _options(args, os.environ)) as ready:
-        report = await diagnose(ready)
+        report = await diagnose(ready, mcp_configs(args))
     print(render(report.findings))
     return report.exit_code
