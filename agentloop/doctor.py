@@ -114,11 +114,14 @@ class _Probe:
     params: dict[str, Any]
 
 
-async def diagnose(config: AgentConfig, *, max_tokens: int = DEFAULT_MAX_TOKENS) -> Report:
+async def diagnose(
+    config: AgentConfig, mcp: Sequence[Any] = (), *, max_tokens: int = DEFAULT_MAX_TOKENS
+) -> Report:
     """Probe the server at `config.base_url` (and `config.model`, when set) and report.
 
     Args:
         config: Server, model, profile and credentials.
+        mcp: MCP servers to start and check too.
         max_tokens: The token budget of each probe reply.
 
     Never raises for server problems: they become findings.
@@ -135,6 +138,12 @@ async def diagnose(config: AgentConfig, *, max_tokens: int = DEFAULT_MAX_TOKENS)
         params = wire_fields(profile.settings(in_tool_loop=True), kind)
         params.update(max_tokens=max_tokens, tool_choice="auto")
         works = await _tool_checks(_Probe(backend, kind, params), findings)
+        if mcp:
+            from agentloop.doctor_mcp import mcp_findings
+
+            checked = await mcp_findings(backend, mcp)
+            findings.extend(checked)
+            works = works and all(f.status != "fail" for f in checked)
         return Report(tuple(findings), tool_calls_work=works)
     finally:
         await backend.aclose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +14,15 @@ from agentloop.events import EventHandler
 from agentloop.loop import Agent
 from agentloop.profiles import Profile
 from agentloop.result import RunResult
-from tools import Approver, Tool, ToolContext, ToolRegistry
+from tools import Approver, ToolContext, ToolError, ToolRegistry, ToolSource
 
 
 async def arun_agent(
     prompt: str | None = None,
     *,
     messages: Sequence[Mapping[str, Any]] | None = None,
-    tools: Iterable[Tool] | ToolRegistry | None = None,
+    tools: Iterable[Any] | ToolRegistry | None = None,
+    functions: Mapping[str, Callable[..., Any]] | None = None,
     config: AgentConfig | None = None,
     base_url: str | None = None,
     model: str | None = None,
@@ -44,7 +45,10 @@ async def arun_agent(
     Args:
         prompt: The user's message (or give `messages`).
         messages: A conversation in OpenAI message format to continue.
-        tools: Tools the model may call.
+        tools: Tools the model may call: `@tool` functions, plain typed functions, OpenAI
+            tool dicts (with `functions`), MCP servers (`tools.mcp.MCPServer`, stopped when
+            the run ends), or a ready `ToolRegistry` (left open: it is yours).
+        functions: Tool name -> function for the OpenAI tool dicts in `tools`.
         config: Full settings; the keyword arguments below override its fields.
         base_url: The server's OpenAI-compatible URL, e.g. "http://127.0.0.1:8001/v1".
         model: Model id; discovered from `GET /models` when not given.
@@ -71,20 +75,43 @@ async def arun_agent(
     )
     if backend is None and not settings.base_url:
         raise ConfigError("no server configured: pass base_url= (e.g. http://127.0.0.1:8001/v1)")
-    async with Agent(
-        config=settings, tools=tools, profile=profile, system=system, backend=backend
-    ) as agent:
-        return await agent.run(
-            prompt,
-            messages=messages,
-            on_event=on_event,
-            approver=approver,
-            transcript=transcript,
-            context=context,
-            sampling=sampling,
-            output_type=output_type,
-            output_retries=output_retries,
-        )
+    registry = tools if isinstance(tools, ToolRegistry) else await _registry(tools, functions)
+    try:
+        async with Agent(
+            config=settings, tools=registry, profile=profile, system=system, backend=backend
+        ) as agent:
+            return await agent.run(
+                prompt,
+                messages=messages,
+                on_event=on_event,
+                approver=approver,
+                transcript=transcript,
+                context=context,
+                sampling=sampling,
+                output_type=output_type,
+                output_retries=output_retries,
+            )
+    finally:
+        if registry is not tools:
+            await registry.aclose()  # stops the MCP servers this run started
+
+
+async def _registry(
+    tools: Iterable[Any] | None, functions: Mapping[str, Callable[..., Any]] | None
+) -> ToolRegistry:
+    """A registry of every shape of tool; MCP servers are started first without blocking."""
+    items = list(tools or ())
+    try:
+        for item in items:
+            start = getattr(item, "start", None)
+            if isinstance(item, ToolSource) and callable(start):
+                await start()
+        return ToolRegistry(items, functions=functions)
+    except (TypeError, ValueError, ToolError) as exc:
+        for item in items:
+            if isinstance(item, ToolSource):
+                item.close()
+        raise ConfigError(str(exc)) from None
 
 
 def run_agent(prompt: str | None = None, **kwargs: Any) -> RunResult:

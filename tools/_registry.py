@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pydantic import ValidationError
-
 from tools._arguments import ArgumentsError, cap_output, parse_arguments, render_result
 from tools._log import get_logger
-from tools._tool import Tool
+from tools._server_schema import rejected_tool, schema_for_server
+from tools._tool import Tool, tool
 from tools._types import (
     ApprovalRequest,
     Approver,
@@ -22,7 +22,9 @@ from tools._types import (
     ToolErrorKind,
     ToolOutcome,
     ToolRefused,
+    ToolSource,
 )
+from tools._validate import InvalidArguments
 
 log = get_logger(__name__)
 
@@ -31,21 +33,73 @@ _MAX_THREADS = 32
 
 
 class ToolRegistry:
-    """The tools of one agent, by name. Built explicitly; nothing registers itself on import."""
+    """The tools of one agent, by name. Built explicitly; nothing registers itself on import.
 
-    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+    Args:
+        tools: Tools in any of three shapes: `Tool`s (``@tool``), plain typed functions
+            (wrapped with `tool`), OpenAI tool dicts (their functions come from
+            `functions`), and tool sources such as `tools.mcp.MCPServer`, whose tools are
+            listed when added and which are closed with the registry.
+        functions: Tool name -> function, for the OpenAI tool dicts.
+
+    Raises:
+        TypeError: An item is none of those shapes.
+        ValueError: Two tools share a name, or a dict's function is missing.
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[Any] = (),
+        *,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
         self._tools: dict[str, Tool] = {}
+        self._sent: dict[str, dict[str, Any]] = {}
+        self._sources: list[ToolSource] = []
         self._executor: ThreadPoolExecutor | None = None
+        self._functions = dict(functions or {})
         for item in tools:
             self.add(item)
 
-    def add(self, item: Tool) -> None:
-        """Add a tool; a second tool with the same name is a mistake and raises ValueError."""
-        if not isinstance(item, Tool):
-            raise TypeError(f"expected a Tool (use @tool on the function), got {item!r}")
+    def add(self, item: Any) -> None:
+        """Add a tool (or every tool of a source); a name used twice raises ValueError."""
+        if isinstance(item, ToolSource) and not isinstance(item, Tool):
+            self._sources.append(item)  # closed with the registry even if listing fails
+            prefix = str(getattr(item, "name", "") or "source")
+            for each in item.tools():
+                # Two servers (or a server and a local tool) with a same-named tool: the
+                # later one is exposed as "<server>_<tool>".
+                self._add_tool(
+                    _renamed(each, f"{prefix}_{each.name}") if each.name in self else each
+                )
+        elif isinstance(item, Mapping):
+            self._add_tool(self._from_dict(item))
+        elif isinstance(item, Tool):
+            self._add_tool(item)
+        elif callable(item) and hasattr(item, "__name__"):
+            self._add_tool(tool(item))
+        else:
+            raise TypeError(
+                "expected a Tool, a typed function, an OpenAI tool dict or a tool source "
+                f"(such as an MCP server), got {item!r}"
+            )
+
+    def _add_tool(self, item: Tool) -> None:
         if item.name in self._tools:
             raise ValueError(f"two tools are named {item.name!r}")
         self._tools[item.name] = item
+
+    def _from_dict(self, entry: Mapping[str, Any]) -> Tool:
+        inner = entry.get("function", entry)
+        name = inner.get("name") if isinstance(inner, Mapping) else None
+        function = self._functions.get(name) if isinstance(name, str) else None
+        if function is None:
+            given = ", ".join(self._functions) or "none"
+            raise ValueError(
+                f"no function for the tool dict {name!r}: pass functions={{{name!r}: fn}} "
+                f"(functions given: {given})"
+            )
+        return Tool.from_schema(entry, function)
 
     def get(self, name: str) -> Tool | None:
         """The tool with this name, or None."""
@@ -56,8 +110,30 @@ class ToolRegistry:
         return list(self._tools)
 
     def definitions(self) -> list[dict[str, Any]]:
-        """The `tools` list of a chat-completions request."""
-        return [t.definition.to_openai() for t in self._tools.values()]
+        """The `tools` list of a chat-completions request, each schema in the normalised form
+        that llama.cpp's grammar and vLLM's parsers accept (see `schema_for_server`)."""
+        return [self._definition_sent(t) for t in self._tools.values()]
+
+    def _definition_sent(self, item: Tool) -> dict[str, Any]:
+        sent = self._sent.get(item.name)
+        if sent is None:
+            sent = item.definition.to_openai()
+            sent["function"]["parameters"] = schema_for_server(item.definition.parameters)
+            self._sent[item.name] = sent
+        return sent
+
+    def rejected_tool(self, error_body: str) -> str | None:
+        """The tool a server's "cannot use this tool schema" error is about, if it can be told.
+
+        Args:
+            error_body: The body (or message) of the server's 4xx/5xx reply.
+        """
+        return rejected_tool(error_body, self.definitions())
+
+    def remove(self, name: str) -> Tool | None:
+        """Take a tool out (e.g. one whose schema the server rejects); returns it, or None."""
+        self._sent.pop(name, None)
+        return self._tools.pop(name, None)
 
     def parameter_schemas(self) -> dict[str, dict[str, Any]]:
         """Tool name -> JSON schema of its parameters."""
@@ -70,10 +146,23 @@ class ToolRegistry:
         return name in self._tools
 
     def close(self) -> None:
-        """Release the worker threads (running calls finish in the background)."""
+        """Release the worker threads (running calls finish in the background) and close the
+        tool sources (MCP servers are stopped)."""
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+        while self._sources:
+            self._sources.pop().close()
+
+    async def aclose(self) -> None:
+        """`close` without blocking the event loop while servers stop."""
+        await asyncio.to_thread(self.close)
+
+    async def __aenter__(self) -> ToolRegistry:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def call(
         self,
@@ -94,13 +183,12 @@ class ToolRegistry:
         except ArgumentsError as exc:
             return _fail(name, None, "bad_json", _bad_json_message(tool, exc), started)
         try:
-            validated = tool.args_model.model_validate(arguments)
-        except ValidationError as exc:
+            kwargs = tool.validate(arguments)
+        except InvalidArguments as exc:
             return _fail(name, arguments, "invalid_arguments", _invalid(tool, exc), started)
         refusal = await _check_approval(tool, arguments, context, approver, call_id)
         if refusal is not None:
             return _fail(name, arguments, "denied", refusal, started)
-        kwargs = {field: getattr(validated, field) for field in type(validated).model_fields}
         if tool.context_param:
             kwargs[tool.context_param] = context
         return await self._run(tool, arguments, kwargs, started)
@@ -167,6 +255,10 @@ async def _check_approval(
     )
 
 
+def _renamed(item: Tool, name: str) -> Tool:
+    return dataclasses.replace(item, definition=dataclasses.replace(item.definition, name=name))
+
+
 def _fail(
     name: str,
     arguments: dict[str, Any] | None,
@@ -184,14 +276,9 @@ def _bad_json_message(tool: Tool, exc: ArgumentsError) -> str:
     )
 
 
-def _invalid(tool: Tool, exc: ValidationError) -> str:
-    problems = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "arguments"
-        got = f" (got {err['input']!r})" if err["type"] != "missing" else ""
-        problems.append(f"{where}: {err['msg']}{got}")
+def _invalid(tool: Tool, exc: InvalidArguments) -> str:
     return (
-        f"Error: invalid arguments for {tool.name}: {'; '.join(problems)}. "
+        f"Error: invalid arguments for {tool.name}: {'; '.join(exc.problems)}. "
         f"Expected: {_signature(tool)}."
     )
 
@@ -201,6 +288,6 @@ def _signature(tool: Tool) -> str:
     required = set(tool.definition.parameters.get("required", []))
     parts = []
     for pname, schema in props.items():
-        kind = schema.get("type") or "any"
+        kind = (schema.get("type") if isinstance(schema, dict) else None) or "any"
         parts.append(f"{pname}: {kind}" + ("" if pname in required else " (optional)"))
     return "{" + ", ".join(parts) + "}"

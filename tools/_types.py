@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from tools._tool import Tool
 
 Approval = Literal["auto", "ask", "deny"]
 """How a tool call is approved: run it, ask a callback first, or refuse it."""
@@ -107,3 +110,16 @@ class ToolContext:
             except Exception:
                 continue
         self.state.clear()
+
+
+@runtime_checkable
+class ToolSource(Protocol):
+    """Something that brings several tools and must be closed (an MCP server)."""
+
+    def tools(self) -> list[Tool]:
+        """The tools it offers now (may start it)."""
+        ...
+
+    def close(self) -> None:
+        """Stop it; idempotent."""
+        ...

@@ -26,6 +26,7 @@ from agentloop.chat.state import ChatSettings, load_conversation
 from agentloop.chat.status import GuardedStream, StatusLine
 from agentloop.chat.terminal_input import InputReader, LineReader, TerminalReader
 from agentloop.chat.toolset import Toolset, load_toolset
+from agentloop.cli.mcp_args import attach_mcp
 from agentloop.config import AgentConfig
 from agentloop.errors import ConfigError
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from agentloop.result import RunResult
     from agentloop.server import EmbeddedOptions
     from tools import ToolRegistry
+    from tools.mcp import MCPServerConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class ChatOptions:
             refuses otherwise.
         interactive: stdin is a terminal (prompt_toolkit) rather than a pipe (lines).
         tools: "builtin", "none" or "module:attr".
+        mcp: MCP servers whose tools are added (approval "ask" unless configured).
         workspace: The directory built-in tools may read and write.
         history_file: Persistent input history.
         save_dir: Where `/save` without a path writes.
@@ -66,6 +69,7 @@ class ChatOptions:
     save_dir: Path
     approve: ApproveMode | None = None
     tools: str = "builtin"
+    mcp: tuple[MCPServerConfig, ...] = ()
     transcript: Path | None = None
     load: Path | None = None
     debug: bool = False
@@ -130,6 +134,7 @@ async def run_chat(options: ChatOptions) -> int:
         _report(renderer, exc, options)
         return 2
     try:
+        await attach_mcp(options.mcp, toolset.registry)  # stopped by toolset.aclose()
         async with _backend(options.config, options.embedded, renderer) as config:
             session = _session(options, config, toolset.registry, renderer)
             if options.load is not None:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from agentloop.cli.common_args import add_connection_options, cli_environ, connection_overrides
+from agentloop.cli.mcp_args import add_mcp_arguments, mcp_configs
 from agentloop.errors import AgentloopError, ConfigError
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="token budget of each probe reply (default 1024; thinking models may need more)",
     )
     _add_embedded_options(doctor)
+    add_mcp_arguments(doctor)  # check MCP servers too
     doctor.set_defaults(handler=_doctor)
 
 
@@ -152,6 +154,6 @@ async def _doctor_async(config: AgentConfig, args: argparse.Namespace) -> int:
     if not config.base_url:
         print("[info] no --base-url: checking the embedded llama-server", flush=True)
     async with ensure_backend(config, _options(args, cli_environ(args))) as ready:
-        report = await diagnose(ready, max_tokens=args.max_tokens)
+        report = await diagnose(ready, mcp_configs(args), max_tokens=args.max_tokens)
     print(render(report.findings))
     return report.exit_code

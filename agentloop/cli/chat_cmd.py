@@ -23,6 +23,7 @@ from agentloop.cli.common_args import (
     cli_environ,
     connection_overrides,
 )
+from agentloop.cli.mcp_args import add_mcp_arguments, mcp_configs
 from agentloop.config import AgentConfig
 from agentloop.errors import ConfigError
 
@@ -83,6 +84,7 @@ def add_server_options(parser: argparse.ArgumentParser, *, asks: bool = True) ->
         "AGENTLOOP_WORKSPACE; default ~/.local/share/agentloop/workspace, "
         f"or {ROOT_WORKSPACE} as root)",
     )
+    add_mcp_arguments(parser)
     debug = parser.add_argument_group("debugging")
     debug.add_argument(
         "--transcript",
@@ -188,6 +190,7 @@ def chat_options(
         save_dir=data_dir(environ) / "chats",
         approve=approve_from_args(args, environ),  # type: ignore[arg-type]
         tools=env_value(args, "tools", environ) or "builtin",
+        mcp=tuple(mcp_configs(args)),
         transcript=Path(transcript).expanduser() if transcript else None,
         load=args.load,
         debug=args.debug,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentloop.cli.common_args import add_connection_options, cli_environ, connection_overrides
+from agentloop.cli.mcp_args import add_mcp_arguments, mcp_configs
 from agentloop.config import AgentConfig
 from agentloop.errors import AgentloopError, ConfigError
 
@@ -78,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--debug", action="store_true", help="debug logs on stderr")
+    add_mcp_arguments(parser)  # every trial starts its own servers
     parser.set_defaults(handler=_handle)
 
 
@@ -170,6 +172,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     try:
         tasks = load_tasks(args.target)
+        mcp_configs(args)  # a bad --mcp/--mcp-config fails before anything runs
         configs = _configs(args, environ)
         options = EvalOptions(
             out_dir=_out_dir(args),
@@ -204,7 +207,7 @@ async def _execute(
     from agentloop.eval.toolsets import BuiltinTools
     from agentloop.server import EmbeddedOptions, ensure_backend
 
-    provider = BuiltinTools(allow_unsafe=args.allow_unsafe)
+    provider = BuiltinTools(allow_unsafe=args.allow_unsafe, mcp=mcp_configs(args))
     progress = EvalProgress() if not args.no_progress and sys.stderr.isatty() else None
     try:
         async with ensure_backend(configs[0], EmbeddedOptions.from_env(environ)) as first:

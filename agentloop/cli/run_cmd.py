@@ -24,6 +24,7 @@ from agentloop.cli.chat_cmd import (
     workspace_from_args,
 )
 from agentloop.cli.common_args import cli_environ
+from agentloop.cli.mcp_args import attach_mcp
 from agentloop.errors import AgentloopError, ConfigError
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ async def _run(args: argparse.Namespace, prompt: str, environ: Mapping[str, str]
         print(f"agentloop run: {exc}", file=sys.stderr)
         return 2
     try:
+        await attach_mcp(args, toolset.registry)  # stopped by toolset.aclose()
         result = await _ask(config, toolset.registry, prompt, approve, args, environ)
     except AgentloopError as exc:  # misuse, or the embedded server could not start
         print(f"agentloop run: {describe_error(exc, config.base_url)}", file=sys.stderr)

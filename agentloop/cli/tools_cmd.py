@@ -11,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from agentloop.cli.mcp_args import add_mcp_arguments, list_mcp_tools
 from agentloop.errors import ConfigError
 from sandbox import Sandbox
 from tools import ToolContext, ToolRegistry
@@ -26,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     listing.add_argument("--json", action="store_true", help="print the OpenAI `tools` list")
     listing.add_argument("--tools", help=TOOLS_HELP.replace(" (env AGENTLOOP_TOOLS)", ""))
+    add_mcp_arguments(listing)  # with --mcp: list what those servers offer instead
     listing.set_defaults(handler=_list_tools)
 
     run = subparsers.add_parser("tool", help="run one tool directly and print its result")
@@ -43,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _list_tools(args: argparse.Namespace) -> int:
+    if args.mcp or args.mcp_config:
+        return list_mcp_tools(args)
     spec = args.tools or "builtin"
     if spec in ("builtin", "none"):
         sandbox = Sandbox.temporary()

@@ -196,6 +196,8 @@ class Task(BaseModel):
         system: A system prompt.
         tools: Built-in tool names and/or `package.module:attribute` user tools; None means
             every built-in tool, `[]` means none.
+        mcp: MCP servers whose tools are added (commands, URLs or `mcpServers`-style
+            objects with a "name"); each trial starts its own.
         profile: Sampling profile for this task.
         max_turns: Turn limit for this task.
         timeout: Seconds one trial may take; the runner's default when None.
@@ -212,6 +214,7 @@ class Task(BaseModel):
     messages: list[dict[str, Any]] | None = None
     system: str | None = None
     tools: list[str] | None = None
+    mcp: list[str | dict[str, Any]] = Field(default_factory=list)
     profile: str | None = None
     max_turns: int | None = Field(default=None, ge=1)
     timeout: float | None = Field(default=None, gt=0)

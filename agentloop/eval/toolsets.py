@@ -69,8 +69,9 @@ class BuiltinTools:
         allow_unsafe: Let the sandbox run without isolation when none is available.
     """
 
-    def __init__(self, *, allow_unsafe: bool = False) -> None:
+    def __init__(self, *, allow_unsafe: bool = False, mcp: Sequence[Any] = ()) -> None:
         self.allow_unsafe = allow_unsafe
+        self.mcp = list(mcp)  # MCPServerConfigs for every trial (--mcp, --mcp-config)
         self._tier: Any = None
 
     async def __call__(self, task: Task, workspace: Path) -> ToolSet:
@@ -82,7 +83,17 @@ class BuiltinTools:
         chosen: list[Tool] = []
         for name in wanted:
             chosen.extend(load_user_tools(name) if ":" in name else [builtins[name]])
-        return ToolSet(chosen, [box.aclose])
+        if not (task.mcp or self.mcp):
+            return ToolSet(chosen, [box.aclose])
+        from agentloop.eval.mcp_servers import start_trial_servers, task_configs
+
+        try:
+            configs = [*self.mcp, *task_configs(task.mcp)]
+            extra, stop = await start_trial_servers(configs, taken={t.name for t in chosen})
+        except Exception:
+            await box.aclose()
+            raise
+        return ToolSet([*chosen, *extra], [box.aclose, stop])
 
     async def prepare(self, tasks: Sequence[Task], source: str) -> None:
         """Check every task's tool names and imports, and choose the sandbox tier once.
