@@ -2,6 +2,7 @@
 
     agentloop eval TASKS.jsonl [--base-url URL ...] [--trials K] [--concurrency N] [--out DIR]
                                [--resume] [--fail-under RATE]
+    agentloop eval bfcl [--categories simple_python,multiple,...] [--limit N] [options]
     agentloop eval compare RUN_A RUN_B
     agentloop eval report RUN_DIR      (rewrite summary.md and report.html)
 
@@ -26,6 +27,7 @@ from agentloop.errors import AgentloopError, ConfigError
 if TYPE_CHECKING:
     from agentloop.eval.runner import EvalOptions, EvalOutcome
     from agentloop.eval.tasks import Task
+    from agentloop.eval.toolsets import ToolProvider
 
 _SUBCOMMANDS = ("compare", "report")
 
@@ -40,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None,
     )
-    parser.add_argument("target", help="TASKS.jsonl, or `compare` / `report`")
+    parser.add_argument("target", help="TASKS.jsonl, or `bfcl` / `compare` / `report`")
     parser.add_argument("runs", nargs="*", help="run directories for compare / report")
     parser.add_argument(
         "--base-url",
@@ -69,6 +71,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--no-stream", action="store_true", help="ask for whole replies instead of streams"
     )
+    parser.add_argument(
+        "--categories", help="bfcl: comma-separated BFCL categories (default: all supported)"
+    )
+    parser.add_argument("--limit", type=int, help="bfcl: first N questions of each category")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--debug", action="store_true", help="debug logs on stderr")
     parser.set_defaults(handler=_handle)
@@ -147,12 +153,31 @@ def _out_dir(args: argparse.Namespace) -> Path:
     return Path("eval-runs") / f"{Path(args.target).stem}-{stamp}"
 
 
+def _load(
+    args: argparse.Namespace, environ: Mapping[str, str]
+) -> tuple[list[Task], ToolProvider | None, str]:
+    """(tasks, their tool provider or None for built-in tools, the name shown as source)."""
+    if args.target != "bfcl":
+        from agentloop.eval.tasks import load_tasks
+
+        return load_tasks(args.target), None, str(args.target)
+    from agentloop.eval.bfcl.data import BFCL_VERSION, data_dir, parse_categories
+    from agentloop.eval.bfcl.suite import load_suite
+    from agentloop.server import cache_dir_from_env
+
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    data = data_dir(cache_dir_from_env(environ))
+    tasks, provider = load_suite(data, parse_categories(args.categories), args.limit)
+    return tasks, provider, f"bfcl-eval=={BFCL_VERSION}"
+
+
 async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from agentloop.eval.runner import EvalOptions
-    from agentloop.eval.tasks import TaskFileError, load_tasks
+    from agentloop.eval.tasks import TaskFileError
 
     try:
-        tasks = load_tasks(args.target)
+        tasks, provider, source = _load(args, environ)
         configs = _configs(args, environ)
         options = EvalOptions(
             out_dir=_out_dir(args),
@@ -163,7 +188,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             profile=args.profile,
             max_turns=args.max_turns,
             resume=args.resume,
-            tasks_file=str(args.target),
+            tasks_file=source,
         )
     except TaskFileError as exc:
         print("\n".join(exc.errors), file=sys.stderr)
@@ -172,7 +197,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     except ConfigError as exc:
         print(f"agentloop eval: {exc}", file=sys.stderr)
         return 2
-    return await _execute(tasks, configs, options, args)
+    return await _execute(tasks, configs, options, args, provider)
 
 
 async def _execute(
@@ -180,6 +205,7 @@ async def _execute(
     configs: list[AgentConfig],
     options: EvalOptions,
     args: argparse.Namespace,
+    provider: ToolProvider | None = None,
 ) -> int:
     from agentloop.eval.progress import EvalProgress
     from agentloop.eval.runner import run_eval
@@ -187,7 +213,7 @@ async def _execute(
     from agentloop.eval.toolsets import BuiltinTools
     from agentloop.server import ensure_backend
 
-    provider = BuiltinTools(allow_unsafe=args.allow_unsafe)
+    provider = provider or BuiltinTools(allow_unsafe=args.allow_unsafe)
     progress = EvalProgress() if not args.no_progress and sys.stderr.isatty() else None
     try:
         async with ensure_backend(configs[0]) as first:
