@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from agentloop.eval.runner import EvalOptions, EvalOutcome
     from agentloop.eval.tasks import Task
     from agentloop.eval.toolsets import ToolProvider
+    from agentloop.telemetry.tracing import TrialTracer
 
 _SUBCOMMANDS = ("compare", "report")
 
@@ -75,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--categories", help="bfcl: comma-separated BFCL categories (default: all supported)"
     )
     parser.add_argument("--limit", type=int, help="bfcl: first N questions of each category")
+    parser.add_argument(
+        "--otel",
+        action="store_true",
+        help="trace trials with OpenTelemetry (OTEL_* settings; default OTLP to localhost:4318)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--debug", action="store_true", help="debug logs on stderr")
     parser.set_defaults(handler=_handle)
@@ -197,7 +203,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     except ConfigError as exc:
         print(f"agentloop eval: {exc}", file=sys.stderr)
         return 2
-    return await _execute(tasks, configs, options, args, provider)
+    return await _execute(tasks, configs, options, args, provider, environ)
 
 
 async def _execute(
@@ -206,6 +212,7 @@ async def _execute(
     options: EvalOptions,
     args: argparse.Namespace,
     provider: ToolProvider | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> int:
     from agentloop.eval.progress import EvalProgress
     from agentloop.eval.runner import run_eval
@@ -216,10 +223,17 @@ async def _execute(
     provider = provider or BuiltinTools(allow_unsafe=args.allow_unsafe)
     progress = EvalProgress() if not args.no_progress and sys.stderr.isatty() else None
     try:
+        observer = _observer(args, environ or {}, options)
+    except ConfigError as exc:
+        print(f"agentloop eval: {exc}", file=sys.stderr)
+        return 2
+    try:
         async with ensure_backend(configs[0]) as first:
             ready = [first, *configs[1:]]
             if progress is None:
-                outcome = await run_eval(tasks, ready, options, provider=provider)
+                outcome = await run_eval(
+                    tasks, ready, options, provider=provider, observer=observer
+                )
             else:
                 with progress:
                     outcome = await run_eval(
@@ -229,6 +243,7 @@ async def _execute(
                         provider=provider,
                         on_trial=progress.advance,
                         on_start=progress.start,
+                        observer=observer,
                     )
     except TaskFileError as exc:
         print("\n".join(exc.errors), file=sys.stderr)
@@ -236,7 +251,25 @@ async def _execute(
     except AgentloopError as exc:
         print(f"agentloop eval: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
+    finally:
+        if observer is not None:
+            observer.close()
     return _finish(outcome, options, args.fail_under)
+
+
+def _observer(
+    args: argparse.Namespace, environ: Mapping[str, str], options: EvalOptions
+) -> TrialTracer | None:
+    from agentloop.telemetry import TelemetryConfig
+
+    config = TelemetryConfig.from_env(environ, flag=args.otel)
+    if config is None:
+        return None
+    try:
+        from agentloop.telemetry.tracing import TrialTracer, Tracing
+    except ImportError as exc:
+        raise ConfigError(f"tracing needs the otel extra: pip install 'agentloop[otel]' ({exc})")
+    return TrialTracer(Tracing(config), run_id=str(options.out_dir))
 
 
 def _finish(outcome: EvalOutcome, options: EvalOptions, fail_under: float | None) -> int:
