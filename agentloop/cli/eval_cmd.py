@@ -283,6 +283,7 @@ def _finish(outcome: EvalOutcome, options: EvalOptions, fail_under: float | None
     for group in s.categories:
         rates = f"pass@1 {group.pass_at_1:6.1%}  pass^{s.k} {group.pass_hat_k:6.1%}"
         print(f"  {group.name:<20} {rates}")
+    print(f"calls {s.tool_calls}, recovered from text {s.recovered_calls}")
     print(f"results in {options.out_dir}/ ({SUMMARY_FILE}, {REPORT_FILE})")
     if outcome.interrupted:
         print(

@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import MagicMock
 
 import pytest
 
@@ -52,9 +53,9 @@ def bfcl_reference(
 ) -> Iterator[types.SimpleNamespace]:
     """BFCL's `ast_checker` and output-format helpers, imported from the unpacked wheel.
 
-    Two imports are stubbed: `model_config` (it imports every vendor SDK; the checker only
-    reads `underscore_to_dot`, set as for OpenAI FC models) and `filelock` (used by
-    `bfcl_eval.utils` for result files, never by the helpers called here).
+    Some imports are stubbed: `model_config` (it imports every vendor SDK; the checker only
+    reads `underscore_to_dot`, set as for OpenAI FC models), `filelock` (result files) and
+    `tree_sitter*` (Java/JS parsers): imported at load time, never used by what is called.
     """
     root = tmp_path_factory.mktemp("bfcl-wheel")
     with zipfile.ZipFile(bfcl_wheel) as wheel:
@@ -66,18 +67,24 @@ def bfcl_reference(
     sys.modules["bfcl_eval.constants.model_config"] = _stub(
         "bfcl_eval.constants.model_config", MODEL_CONFIG_MAPPING={FC_MODEL: config}
     )
-    if "filelock" not in sys.modules:
-        sys.modules["filelock"] = _stub("filelock", FileLock=object)
+    for name in ("filelock", "tree_sitter", "tree_sitter_java", "tree_sitter_javascript"):
+        if name not in sys.modules:  # imported at load, unused by what the tests call
+            sys.modules[name] = MagicMock(name=name)
     try:
         from bfcl_eval import utils  # type: ignore[import-not-found]
-        from bfcl_eval.constants.enums import Language  # type: ignore[import-not-found]
+        from bfcl_eval.constants.enums import Language, ModelStyle  # type: ignore[import-not-found]
         from bfcl_eval.eval_checker.ast_eval import ast_checker  # type: ignore[import-not-found]
+        from bfcl_eval.model_handler import utils as handler_utils  # type: ignore[import-not-found]
 
         yield types.SimpleNamespace(
             ast_checker=ast_checker.ast_checker,
             python=Language.PYTHON,
             call_format=utils.is_function_calling_format_output,
             is_empty=utils.is_empty_output,
+            add_hint=utils._func_doc_language_specific_pre_processing,
+            convert_to_tool=lambda functions: handler_utils.convert_to_tool(
+                functions, handler_utils.GORILLA_TO_OPENAPI, ModelStyle.OPENAI_COMPLETIONS
+            ),
         )
     finally:
         sys.path.remove(str(root))
