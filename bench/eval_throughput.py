@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gc
 import json
@@ -41,7 +42,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
+from typing import Any
 
 from agentloop import Agent
 from agentloop.config import AgentConfig
@@ -218,6 +221,8 @@ def cpu_part(args: argparse.Namespace) -> None:
                 (runner if fn is runner_cpu else agent).append(value)
         if args.cpu_profile:
             profile_runner(base_url, args.tasks, args.concurrency, stream)
+        if args.cpu_breakdown:
+            breakdown(base_url, args.tasks, args.concurrency, stream, args.reps)
     r, a = statistics.median(runner), statistics.median(agent)
     print(
         f"cpu: {args.tasks} tasks x {TURNS} turns, concurrency {args.concurrency}, "
@@ -227,6 +232,81 @@ def cpu_part(args: argparse.Namespace) -> None:
         f"agent {', '.join(f'{v * 1000:.2f}' for v in agent)}; "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs]"
     )
+
+
+def _patched(name: str) -> contextlib.AbstractContextManager[None]:
+    """Switch off one piece of the trial's bookkeeping (diagnosis only, never shipped)."""
+    from agentloop.eval import trial as trial_module
+    from agentloop.eval.results import ResultsWriter
+
+    stack = contextlib.ExitStack()
+    patch = stack.enter_context(_Patcher())
+    real_run = trial_module.arun_agent
+    agents: dict[int, Agent] = {}
+
+    async def no_wire(*args: Any, **kwargs: Any) -> Any:
+        return await real_run(*args, **{**kwargs, "transcript": None})
+
+    async def shared_agent(prompt: Any = None, **kwargs: Any) -> Any:
+        backend = kwargs["backend"]
+        agent = agents.get(id(backend))
+        if agent is None:
+            agent = agents[id(backend)] = Agent(
+                config=kwargs["config"], tools=kwargs["tools"], backend=backend
+            )
+        return await agent.run(prompt, messages=kwargs.get("messages"))
+
+    if name in ("no wire log", "none of these"):
+        patch(trial_module, "arun_agent", no_wire)
+    if name in ("no messages file", "none of these"):
+        patch(trial_module, "_write_messages", lambda *a: None)
+    if name in ("no results line", "none of these"):
+        patch(ResultsWriter, "write", lambda self, trial: None)
+    if name == "one Agent per server":
+        patch(trial_module, "arun_agent", shared_agent)
+    if name in ("no workspace", "none of these"):
+        scratch = Path(tempfile.mkdtemp())
+        patch(trial_module, "prepare_workspace", lambda *a: scratch)
+        patch(trial_module, "shutil", types.SimpleNamespace(rmtree=lambda *a: None))
+    return stack
+
+
+class _Patcher(contextlib.AbstractContextManager["_Patcher"]):
+    def __init__(self) -> None:
+        self.undo: list[tuple[Any, str, Any]] = []
+
+    def __call__(self, owner: Any, attribute: str, value: Any) -> None:
+        self.undo.append((owner, attribute, getattr(owner, attribute)))
+        setattr(owner, attribute, value)
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, attribute, value in reversed(self.undo):
+            setattr(owner, attribute, value)
+
+
+BREAKDOWN = (
+    "full",
+    "no wire log",
+    "no messages file",
+    "no results line",
+    "no workspace",
+    "one Agent per server",
+    "none of these",
+)
+
+
+def breakdown(base_url: str, count: int, concurrency: int, stream: bool, reps: int) -> None:
+    """The runner's CPU per request with one piece of bookkeeping switched off at a time."""
+    values: dict[str, list[float]] = {name: [] for name in BREAKDOWN}
+    for _ in range(reps):
+        for name in BREAKDOWN:
+            gc.collect()
+            with _patched(name):
+                values[name].append(asyncio.run(runner_cpu(base_url, count, concurrency, stream)))
+    full = statistics.median(values["full"])
+    for name in BREAKDOWN:
+        median = statistics.median(values[name])
+        print(f"  {name:<22} {median * 1000:6.2f} ms/request  ({(median - full) * 1000:+.2f} ms)")
 
 
 def profile_runner(base_url: str, count: int, concurrency: int, stream: bool) -> None:
@@ -267,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu", action="store_true", help="only part 3: runner vs Agent.run CPU")
     parser.add_argument("--reps", type=int, default=5, help="part 3: alternating rounds")
     parser.add_argument("--cpu-profile", action="store_true", help="part 3: cProfile the runner")
+    parser.add_argument(
+        "--cpu-breakdown", action="store_true", help="part 3: the runner with pieces switched off"
+    )
     args = parser.parse_args(argv)
     stream = not args.no_stream
     if args.cpu:

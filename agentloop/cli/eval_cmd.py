@@ -266,9 +266,10 @@ def _observer(
     if config is None:
         return None
     try:
-        from agentloop.telemetry.tracing import TrialTracer, Tracing
+        from agentloop.telemetry.tracing import Tracing, TrialTracer
     except ImportError as exc:
-        raise ConfigError(f"tracing needs the otel extra: pip install 'agentloop[otel]' ({exc})")
+        hint = f"tracing needs the otel extra: pip install 'agentloop[otel]' ({exc})"
+        raise ConfigError(hint) from None
     return TrialTracer(Tracing(config), run_id=str(options.out_dir))
 
 

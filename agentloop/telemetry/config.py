@@ -51,7 +51,7 @@ class TelemetryConfig:
         if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
             return None
         names = _pairs_list(environ.get("OTEL_TRACES_EXPORTER", ""))
-        if not names and not flag or names == ["none"]:
+        if (not names and not flag) or names == ["none"]:
             return None
         exporter = (names or ["otlp"])[0]
         if exporter not in ("otlp", "console"):

@@ -142,7 +142,7 @@ def test_eval_otel_flag_exports_one_span_per_trial(
     assert code == 0
     trials = [span for _, span in receiver.spans() if span.name.startswith("eval_trial ")]
     verdicts = sorted(
-        (str(a["agentloop.eval.task_id"]), int(a["agentloop.eval.trial"]), bool(a["agentloop.eval.passed"]))
+        (str(a["agentloop.eval.task_id"]), a["agentloop.eval.trial"], a["agentloop.eval.passed"])
         for a in map(_attributes, trials)
     )
     assert verdicts == [("bad", 0, False), ("bad", 1, False), ("ok", 0, True), ("ok", 1, True)]

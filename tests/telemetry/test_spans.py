@@ -16,11 +16,11 @@ from opentelemetry.trace import StatusCode
 from agentloop import arun_agent, tool
 from agentloop.config import AgentConfig
 from agentloop.eval import EvalOptions, FixedTools, load_tasks, run_eval
+from agentloop.result import Usage
 from agentloop.telemetry import TelemetryConfig
 from agentloop.telemetry.spans import RunTracer, TraceSettings
 from agentloop.telemetry.tracing import Tracing, TrialTracer
 from agentloop.testing import ScriptedBackend, reply
-from agentloop.result import Usage
 from tests.eval.helpers import TEST_TOOLS, scripted_step, standard_tasks
 
 
@@ -99,8 +99,11 @@ async def test_run_turns_and_calls_become_genai_spans() -> None:
     assert failed.attributes is not None and failed.attributes["error.type"] == "tool_failed"
     # no content unless asked for
     every = [run, *chats, add, failed]
-    assert not any(k.startswith(("gen_ai.tool.call.arg", "gen_ai.tool.call.res", "gen_ai.output"))
-                   for s in every for k in (s.attributes or {}))
+    assert not any(
+        k.startswith(("gen_ai.tool.call.arg", "gen_ai.tool.call.res", "gen_ai.output"))
+        for s in every
+        for k in (s.attributes or {})
+    )
 
 
 async def test_content_is_recorded_only_on_opt_in() -> None:

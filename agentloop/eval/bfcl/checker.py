@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from agentloop.eval.bfcl.schema import openai_name
 
@@ -200,8 +200,9 @@ def _type_check(
     if type(value) is expected:
         if nested is None:
             return True, is_variable
+        items = cast(list[Any], value)
         for item in allowed:
-            if type(item) is not list or all(_type_check(v, item, nested, None)[0] for v in value):
+            if type(item) is not list or all(_type_check(v, item, nested, None)[0] for v in items):
                 return True, is_variable
         return False, False
     if answer_type is not None and type(value) is answer_type:
@@ -242,6 +243,8 @@ def _list_of_dicts_matches(value: list[Any], allowed: Sequence[Any]) -> bool:
     for answer in allowed:
         if len(value) != len(answer):
             continue
-        if all(_dict_matches(item, [expected]) for item, expected in zip(value, answer)):
+        if all(
+            _dict_matches(item, [expected]) for item, expected in zip(value, answer, strict=True)
+        ):
             return True
     return False

@@ -12,11 +12,11 @@ import pytest
 from agentloop.backend.types import ChatRequest, ModelReply
 from agentloop.cli import main
 from agentloop.config import AgentConfig
+from agentloop.errors import ConfigError
 from agentloop.eval import EvalOptions, run_eval
 from agentloop.eval.bfcl.data import Entry, load_category, parse_categories
 from agentloop.eval.bfcl.schema import openai_name
 from agentloop.eval.bfcl.suite import load_suite
-from agentloop.errors import ConfigError
 from agentloop.testing import FakeOpenAIServer, FakeReply, ScriptedBackend, reply
 
 CATEGORIES = parse_categories("simple_python,parallel,irrelevance")
@@ -27,8 +27,11 @@ def _gold(entry: Entry) -> list[tuple[str, dict[str, Any]]]:
     calls = []
     for answer in entry.ground_truth:
         name, params = next(iter(answer.items()))
-        args = {p: next(v for v in allowed if v != "") for p, allowed in params.items()
-                if any(v != "" for v in allowed)}
+        args = {
+            p: next(v for v in allowed if v != "")
+            for p, allowed in params.items()
+            if any(v != "" for v in allowed)
+        }
         calls.append((openai_name(name), args))
     return calls
 
@@ -54,7 +57,7 @@ async def test_bfcl_runs_through_the_runner_and_scores_per_category(
         calls = _gold(entry)
         if number == 1:  # written as text: recovered by agentloop, scored like any call
             text = "".join(
-                f'<tool_call>{json.dumps({"name": n, "arguments": a})}</tool_call>'
+                f"<tool_call>{json.dumps({'name': n, 'arguments': a})}</tool_call>"
                 for n, a in calls
             )
             return reply(text)
@@ -95,15 +98,26 @@ def test_unknown_category_is_a_config_error() -> None:
         parse_categories("simple_python,simple_java")
 
 
-def test_eval_bfcl_command(bfcl_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_bfcl_command(
+    bfcl_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     def model(body: dict[str, Any]) -> FakeReply:
         return FakeReply(content="I cannot help with that.")
 
     with FakeOpenAIServer([model]) as fake:
         code = main(
             [
-                "eval", "bfcl", "--categories", "simple_python,live_irrelevance", "--limit", "2",
-                "--base-url", fake.url, "--out", str(tmp_path / "run"), "--no-progress",
+                "eval",
+                "bfcl",
+                "--categories",
+                "simple_python,live_irrelevance",
+                "--limit",
+                "2",
+                "--base-url",
+                fake.url,
+                "--out",
+                str(tmp_path / "run"),
+                "--no-progress",
             ]
         )
         sent = fake.requests
