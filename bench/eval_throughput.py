@@ -12,26 +12,41 @@ over the ideal (target >= 0.9), against two ideals:
 Part 2: 1,000 tasks (same shape, 50 ms latency) with the resident set size sampled every
 100 trials; it must stay flat (no per-trial growth), and the peak RSS is printed.
 
+Part 3 (`--cpu`, alone): client CPU per model request of the eval runner against
+`Agent.run` in the same process and run: the same 3-turn conversations at the same
+concurrency against the same fake server (1 ms per reply), `time.process_time()` over the
+trial phase divided by the requests; variants alternate for `--reps` rounds, the medians
+and their ratio are printed. `--cpu-profile` adds a cProfile of the runner by package.
+
 The fake server runs in its own process so that its work does not share the runner's GIL.
 
 Usage: .venv/bin/python bench/eval_throughput.py [--tasks 100] [--latency 0.2]
        [--concurrency 32] [--memory-tasks 1000] [--no-stream]
+       .venv/bin/python bench/eval_throughput.py --cpu [--tasks 128] [--reps 5] [--cpu-profile]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
+import gc
 import json
 import math
 import os
+import pstats
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
+from typing import Any
 
+from agentloop import Agent
 from agentloop.config import AgentConfig
 from agentloop.eval import EvalOptions, FixedTools, load_tasks, run_eval
 from agentloop.eval.results import TrialResult
@@ -103,6 +118,28 @@ class Clock:
             self.samples.append((self.done, rss_mib()))
 
 
+class FakeServer:
+    """The fake server in its own process, for the length of a `with` block."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+
+    def __enter__(self) -> str:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(self.latency)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        return self.process.stdout.readline().strip()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
 async def one_run(
     count: int, latency: float, concurrency: int, stream: bool, sample_every: int
 ) -> tuple[Clock, float]:
@@ -135,6 +172,170 @@ async def one_run(
         server.wait(timeout=10)
 
 
+async def runner_cpu(base_url: str, count: int, concurrency: int, stream: bool) -> float:
+    """Client CPU seconds per request of `run_eval`'s trial phase (first to last trial)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tasks = load_tasks(write_tasks(Path(tmp) / "bench.jsonl", count))
+        marks: list[float] = []
+        config = AgentConfig(base_url=base_url, stream=stream, model="fake-model.gguf")
+        await run_eval(
+            tasks,
+            [config],
+            EvalOptions(out_dir=Path(tmp) / "out", concurrency=concurrency),
+            provider=FixedTools([add_number]),
+            on_start=lambda total, done: marks.append(time.process_time()),
+            on_trial=lambda trial: marks.append(time.process_time()),
+        )
+    return (marks[-1] - marks[0]) / (count * TURNS)
+
+
+async def agent_cpu(base_url: str, count: int, concurrency: int, stream: bool) -> float:
+    """Client CPU seconds per request of `Agent.run` on the same conversations."""
+    config = AgentConfig(base_url=base_url, stream=stream, model="fake-model.gguf")
+    async with Agent(config=config, tools=[add_number]) as agent:
+        await agent.run("warm up")
+        prompts = iter(f"task {i}" for i in range(count))
+
+        async def worker() -> None:
+            for prompt in prompts:
+                result = await agent.run(prompt)
+                assert result.turns == TURNS, result.stop_reason
+
+        started = time.process_time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return (time.process_time() - started) / (count * TURNS)
+
+
+def cpu_part(args: argparse.Namespace) -> None:
+    """Part 3: the runner's CPU per request over `Agent.run`'s, medians of `--reps` rounds."""
+    stream = not args.no_stream
+    runner: list[float] = []
+    agent: list[float] = []
+    with FakeServer(0.001) as base_url:
+        asyncio.run(runner_cpu(base_url, 8, 4, stream))  # warm-up: imports, first connection
+        for rep in range(args.reps):
+            order = [runner_cpu, agent_cpu] if rep % 2 == 0 else [agent_cpu, runner_cpu]
+            for fn in order:
+                gc.collect()
+                value = asyncio.run(fn(base_url, args.tasks, args.concurrency, stream))
+                (runner if fn is runner_cpu else agent).append(value)
+        if args.cpu_profile:
+            profile_runner(base_url, args.tasks, args.concurrency, stream)
+        if args.cpu_breakdown:
+            breakdown(base_url, args.tasks, args.concurrency, stream, args.reps)
+    r, a = statistics.median(runner), statistics.median(agent)
+    print(
+        f"cpu: {args.tasks} tasks x {TURNS} turns, concurrency {args.concurrency}, "
+        f"stream={stream}, {args.reps} rounds: client CPU per request, median: "
+        f"run_eval {r * 1000:.2f} ms, Agent.run {a * 1000:.2f} ms; ratio {r / a:.2f}x "
+        f"[runner {', '.join(f'{v * 1000:.2f}' for v in runner)}; "
+        f"agent {', '.join(f'{v * 1000:.2f}' for v in agent)}; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs]"
+    )
+
+
+def _patched(name: str) -> contextlib.AbstractContextManager[None]:
+    """Switch off one piece of the trial's bookkeeping (diagnosis only, never shipped)."""
+    from agentloop.eval import trial as trial_module
+    from agentloop.eval.results import ResultsWriter
+
+    stack = contextlib.ExitStack()
+    patch = stack.enter_context(_Patcher())
+    real_run = trial_module.arun_agent
+    agents: dict[int, Agent] = {}
+
+    async def no_wire(*args: Any, **kwargs: Any) -> Any:
+        return await real_run(*args, **{**kwargs, "transcript": None})
+
+    async def shared_agent(prompt: Any = None, **kwargs: Any) -> Any:
+        backend = kwargs["backend"]
+        agent = agents.get(id(backend))
+        if agent is None:
+            agent = agents[id(backend)] = Agent(
+                config=kwargs["config"], tools=kwargs["tools"], backend=backend
+            )
+        return await agent.run(prompt, messages=kwargs.get("messages"))
+
+    if name in ("no wire log", "none of these"):
+        patch(trial_module, "arun_agent", no_wire)
+    if name in ("no messages file", "none of these"):
+        patch(trial_module, "_write_messages", lambda *a: None)
+    if name in ("no results line", "none of these"):
+        patch(ResultsWriter, "write", lambda self, trial: None)
+    if name == "one Agent per server":
+        patch(trial_module, "arun_agent", shared_agent)
+    if name in ("no workspace", "none of these"):
+        scratch = Path(tempfile.mkdtemp())
+        patch(trial_module, "prepare_workspace", lambda *a: scratch)
+        patch(trial_module, "shutil", types.SimpleNamespace(rmtree=lambda *a: None))
+    return stack
+
+
+class _Patcher(contextlib.AbstractContextManager["_Patcher"]):
+    def __init__(self) -> None:
+        self.undo: list[tuple[Any, str, Any]] = []
+
+    def __call__(self, owner: Any, attribute: str, value: Any) -> None:
+        self.undo.append((owner, attribute, getattr(owner, attribute)))
+        setattr(owner, attribute, value)
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, attribute, value in reversed(self.undo):
+            setattr(owner, attribute, value)
+
+
+BREAKDOWN = (
+    "full",
+    "no wire log",
+    "no messages file",
+    "no results line",
+    "no workspace",
+    "one Agent per server",
+    "none of these",
+)
+
+
+def breakdown(base_url: str, count: int, concurrency: int, stream: bool, reps: int) -> None:
+    """The runner's CPU per request with one piece of bookkeeping switched off at a time."""
+    values: dict[str, list[float]] = {name: [] for name in BREAKDOWN}
+    for _ in range(reps):
+        for name in BREAKDOWN:
+            gc.collect()
+            with _patched(name):
+                values[name].append(asyncio.run(runner_cpu(base_url, count, concurrency, stream)))
+    full = statistics.median(values["full"])
+    for name in BREAKDOWN:
+        median = statistics.median(values[name])
+        print(f"  {name:<22} {median * 1000:6.2f} ms/request  ({(median - full) * 1000:+.2f} ms)")
+
+
+def profile_runner(base_url: str, count: int, concurrency: int, stream: bool) -> None:
+    """cProfile one runner round; print own time by package and the top functions."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    asyncio.run(runner_cpu(base_url, count, concurrency, stream))
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    by_package: dict[str, float] = {}
+    rows = stats.stats  # type: ignore[attr-defined]
+    for (file, _, _), (_, _, own, _, _) in rows.items():
+        key = _package(file)
+        by_package[key] = by_package.get(key, 0.0) + own
+    total = sum(by_package.values())
+    for key, own in sorted(by_package.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {key:<40} {own / total:6.1%}")
+    stats.sort_stats("cumulative").print_stats(r"agentloop|tools", 30)
+
+
+def _package(file: str) -> str:
+    for marker in ("/agentloop/", "/tools/", "/site-packages/"):
+        if marker in file:
+            rest = file.split(marker, 1)[1]
+            head = rest.split("/", 1)[0] if marker == "/site-packages/" else rest
+            return (marker.strip("/") + ":" if marker != "/site-packages/" else "") + head
+    return "stdlib/builtins" if file.startswith(("<", "~")) or "python3" in file else file
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=100)
@@ -143,8 +344,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-tasks", type=int, default=1000)
     parser.add_argument("--memory-latency", type=float, default=0.05)
     parser.add_argument("--no-stream", action="store_true", help="non-streamed replies")
+    parser.add_argument("--cpu", action="store_true", help="only part 3: runner vs Agent.run CPU")
+    parser.add_argument("--reps", type=int, default=5, help="part 3: alternating rounds")
+    parser.add_argument("--cpu-profile", action="store_true", help="part 3: cProfile the runner")
+    parser.add_argument(
+        "--cpu-breakdown", action="store_true", help="part 3: the runner with pieces switched off"
+    )
     args = parser.parse_args(argv)
     stream = not args.no_stream
+    if args.cpu:
+        cpu_part(args)
+        return 0
 
     clock, total = asyncio.run(one_run(args.tasks, args.latency, args.concurrency, stream, 10))
     achieved = clock.end - clock.start

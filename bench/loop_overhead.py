@@ -232,7 +232,32 @@ async def measure(runner: Runner, samples: Samples) -> None:
     samples.wall.append(wall / requests)
 
 
-def build_runners(base_url: str, stack: Any, oneshot: bool = False) -> dict[str, Runner]:
+def traced_runner(agent: Any) -> Runner:
+    """`agent.run` with an OpenTelemetry `RunTracer` as `on_event`, spans to a null exporter."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from agentloop.telemetry import TelemetryConfig
+    from agentloop.telemetry.spans import RunTracer, TraceSettings
+    from agentloop.telemetry.tracing import Tracing
+
+    class Discard(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracing = Tracing(TelemetryConfig(), exporter=Discard())
+    settings = TraceSettings(provider="llama.cpp", model=MODEL)
+
+    async def run_traced() -> tuple[str, int]:
+        tracer = RunTracer(tracing.tracer, settings)
+        result = await agent.run(messages=first_messages(), on_event=tracer)
+        return result.output, result.turns
+
+    return run_traced
+
+
+def build_runners(
+    base_url: str, stack: Any, oneshot: bool = False, otel: bool = False
+) -> dict[str, Runner]:
     """The variants. Clients and agents are made once and reused, as a service would; with
     `oneshot`, also `arun_agent` against a bare loop that makes its own client per run."""
     from openai import AsyncOpenAI
@@ -260,6 +285,8 @@ def build_runners(base_url: str, stack: Any, oneshot: bool = False) -> dict[str,
             return result.output, result.turns
 
         runners[f"agentloop/{mode}"] = run_agent
+        if otel:
+            runners[f"agentloop+otel/{mode}"] = traced_runner(agent)
         if not oneshot:
             continue
 
@@ -283,9 +310,11 @@ def build_runners(base_url: str, stack: Any, oneshot: bool = False) -> dict[str,
     return runners
 
 
-async def bench(base_url: str, reps: int, warmup: int, oneshot: bool) -> dict[str, Samples]:
+async def bench(
+    base_url: str, reps: int, warmup: int, oneshot: bool, otel: bool = False
+) -> dict[str, Samples]:
     stack: list[Any] = []
-    runners = build_runners(base_url, stack, oneshot)
+    runners = build_runners(base_url, stack, oneshot, otel)
     for agent in stack[1:]:
         await agent.__aenter__()
     try:
@@ -312,7 +341,7 @@ def report(results: dict[str, Samples], reps: int) -> None:
     print(f"({TOOL_ROUNDS + 1} requests each; CPU = time.process_time of the client process)")
     for name, samples in results.items():
         print(f"  {name:17s} cpu {ms(samples.cpu)}   wall {ms(samples.wall)}")
-    pairs = [("agentloop", "bare"), ("arun_agent", "bare-1shot")]
+    pairs = [("agentloop", "bare"), ("arun_agent", "bare-1shot"), ("agentloop+otel", "agentloop")]
     for (ours_name, bare_name), mode in itertools.product(pairs, ("json", "stream")):
         if f"{ours_name}/{mode}" not in results:
             continue
@@ -368,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prior", type=int, default=0, help="earlier exchanges in the history")
     parser.add_argument("--oneshot", action="store_true", help="also arun_agent vs a fresh client")
     parser.add_argument("--profile", metavar="VARIANT", help="cProfile one variant instead")
+    parser.add_argument("--otel", action="store_true", help="also Agent.run traced (needs otel)")
     parser.add_argument("--log", action="store_true", help="keep structlog's default output")
     args = parser.parse_args(argv)
     PRIOR[:] = earlier_exchanges(args.prior)
@@ -382,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             asyncio.run(profile(base_url, args.profile, args.reps))
         else:
-            results = asyncio.run(bench(base_url, args.reps, args.warmup, args.oneshot))
+            results = asyncio.run(bench(base_url, args.reps, args.warmup, args.oneshot, args.otel))
             print(f"history: {len(first_messages())} messages before the first request")
             report(results, args.reps)
     finally:

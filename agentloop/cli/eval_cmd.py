@@ -2,6 +2,7 @@
 
     agentloop eval TASKS.jsonl [--base-url URL ...] [--trials K] [--concurrency N] [--out DIR]
                                [--resume] [--fail-under RATE]
+    agentloop eval bfcl [--categories simple_python,multiple,...] [--limit N] [options]
     agentloop eval compare RUN_A RUN_B
     agentloop eval report RUN_DIR      (rewrite summary.md and report.html)
 
@@ -27,6 +28,8 @@ from agentloop.errors import AgentloopError, ConfigError
 if TYPE_CHECKING:
     from agentloop.eval.runner import EvalOptions, EvalOutcome
     from agentloop.eval.tasks import Task
+    from agentloop.eval.toolsets import ToolProvider
+    from agentloop.telemetry.tracing import TrialTracer
 
 _SUBCOMMANDS = ("compare", "report")
 
@@ -41,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1] if __doc__ else None,
     )
-    parser.add_argument("target", help="TASKS.jsonl, or `compare` / `report`")
+    parser.add_argument("target", help="TASKS.jsonl, or `bfcl` / `compare` / `report`")
     parser.add_argument("runs", nargs="*", help="run directories for compare / report")
     parser.add_argument(
         "--base-url",
@@ -76,6 +79,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--no-stream", action="store_true", help="ask for whole replies instead of streams"
+    )
+    parser.add_argument(
+        "--categories", help="bfcl: comma-separated BFCL categories (default: all supported)"
+    )
+    parser.add_argument("--limit", type=int, help="bfcl: first N questions of each category")
+    parser.add_argument(
+        "--otel",
+        action="store_true",
+        help="trace trials with OpenTelemetry (OTEL_* settings; default OTLP to localhost:4318)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--debug", action="store_true", help="debug logs on stderr")
@@ -166,12 +178,31 @@ def _out_dir(args: argparse.Namespace) -> Path:
     return Path("eval-runs") / f"{Path(args.target).stem}-{stamp}"
 
 
+def _load(
+    args: argparse.Namespace, environ: Mapping[str, str]
+) -> tuple[list[Task], ToolProvider | None, str]:
+    """(tasks, their tool provider or None for built-in tools, the name shown as source)."""
+    if args.target != "bfcl":
+        from agentloop.eval.tasks import load_tasks
+
+        return load_tasks(args.target), None, str(args.target)
+    from agentloop.eval.bfcl.data import BFCL_VERSION, data_dir, parse_categories
+    from agentloop.eval.bfcl.suite import load_suite
+    from agentloop.server import cache_dir_from_env
+
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    data = data_dir(cache_dir_from_env(environ))
+    tasks, provider = load_suite(data, parse_categories(args.categories), args.limit)
+    return tasks, provider, f"bfcl-eval=={BFCL_VERSION}"
+
+
 async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from agentloop.eval.runner import EvalOptions
-    from agentloop.eval.tasks import TaskFileError, load_tasks
+    from agentloop.eval.tasks import TaskFileError
 
     try:
-        tasks = load_tasks(args.target)
+        tasks, provider, source = _load(args, environ)
         mcp_configs(args)  # a bad --mcp/--mcp-config fails before anything runs
         configs = _configs(args, environ)
         options = EvalOptions(
@@ -182,7 +213,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             profile=args.profile,
             max_turns=args.max_turns,
             resume=args.resume,
-            tasks_file=str(args.target),
+            tasks_file=source,
         )
     except TaskFileError as exc:
         print("\n".join(exc.errors), file=sys.stderr)
@@ -191,7 +222,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     except ConfigError as exc:
         print(f"agentloop eval: {exc}", file=sys.stderr)
         return 2
-    return await _execute(tasks, configs, options, args, environ)
+    return await _execute(tasks, configs, options, args, provider, environ)
 
 
 async def _execute(
@@ -199,6 +230,7 @@ async def _execute(
     configs: list[AgentConfig],
     options: EvalOptions,
     args: argparse.Namespace,
+    provider: ToolProvider | None,
     environ: Mapping[str, str],
 ) -> int:
     from agentloop.eval.progress import EvalProgress
@@ -207,13 +239,20 @@ async def _execute(
     from agentloop.eval.toolsets import BuiltinTools
     from agentloop.server import EmbeddedOptions, ensure_backend
 
-    provider = BuiltinTools(allow_unsafe=args.allow_unsafe, mcp=mcp_configs(args))
+    provider = provider or BuiltinTools(allow_unsafe=args.allow_unsafe, mcp=mcp_configs(args))
     progress = EvalProgress() if not args.no_progress and sys.stderr.isatty() else None
+    try:
+        observer = _observer(args, environ, options)
+    except ConfigError as exc:
+        print(f"agentloop eval: {exc}", file=sys.stderr)
+        return 2
     try:
         async with ensure_backend(configs[0], EmbeddedOptions.from_env(environ)) as first:
             ready = [first, *configs[1:]]
             if progress is None:
-                outcome = await run_eval(tasks, ready, options, provider=provider)
+                outcome = await run_eval(
+                    tasks, ready, options, provider=provider, observer=observer
+                )
             else:
                 with progress:
                     outcome = await run_eval(
@@ -223,6 +262,7 @@ async def _execute(
                         provider=provider,
                         on_trial=progress.advance,
                         on_start=progress.start,
+                        observer=observer,
                     )
     except TaskFileError as exc:
         print("\n".join(exc.errors), file=sys.stderr)
@@ -230,7 +270,26 @@ async def _execute(
     except AgentloopError as exc:
         print(f"agentloop eval: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
+    finally:
+        if observer is not None:
+            observer.close()
     return _finish(outcome, options, args.fail_under)
+
+
+def _observer(
+    args: argparse.Namespace, environ: Mapping[str, str], options: EvalOptions
+) -> TrialTracer | None:
+    from agentloop.telemetry import TelemetryConfig
+
+    config = TelemetryConfig.from_env(environ, flag=args.otel)
+    if config is None:
+        return None
+    try:
+        from agentloop.telemetry.tracing import Tracing, TrialTracer
+    except ImportError as exc:
+        hint = f"tracing needs the otel extra: pip install 'agentloop[otel]' ({exc})"
+        raise ConfigError(hint) from None
+    return TrialTracer(Tracing(config), run_id=str(options.out_dir))
 
 
 def _finish(outcome: EvalOutcome, options: EvalOptions, fail_under: float | None) -> int:
@@ -244,6 +303,7 @@ def _finish(outcome: EvalOutcome, options: EvalOptions, fail_under: float | None
     for group in s.categories:
         rates = f"pass@1 {group.pass_at_1:6.1%}  pass^{s.k} {group.pass_hat_k:6.1%}"
         print(f"  {group.name:<20} {rates}")
+    print(f"calls {s.tool_calls}, recovered from text {s.recovered_calls}")
     print(f"results in {options.out_dir}/ ({SUMMARY_FILE}, {REPORT_FILE})")
     if outcome.interrupted:
         print(

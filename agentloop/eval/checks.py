@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentloop.eval.bfcl.checker import judge
 from agentloop.eval.tasks import (
     AnswerContains,
     AnswerNotContains,
     AnswerNumber,
     AnswerRegex,
+    BfclAst,
     Check,
     FileContains,
     FileExists,
@@ -264,7 +266,17 @@ def run_check(check: Check, evidence: Evidence) -> CheckResult:
         return _check_answer(check, evidence)
     if isinstance(check, ToolCalled | ToolNotCalled | MaxToolCalls):
         return _check_calls(check, evidence)
+    if isinstance(check, BfclAst):
+        return _check_bfcl(check, evidence)
     return _check_files(check, evidence)
+
+
+def _check_bfcl(check: BfclAst, ev: Evidence) -> CheckResult:
+    first_turn = min((c.turn for c in ev.tool_calls), default=0)
+    calls = [(c.name, c.raw_arguments) for c in ev.tool_calls if c.turn == first_turn]
+    verdict = judge(check.category, check.functions, calls, check.ground_truth)
+    detail = "matches BFCL's answer" if verdict.valid else f"{verdict.error_type}: {verdict.detail}"
+    return CheckResult(check.type, verdict.valid, detail)
 
 
 def run_checks(checks: Sequence[Check], evidence: Evidence) -> list[CheckResult]:

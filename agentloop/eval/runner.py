@@ -14,9 +14,10 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from agentloop.backend import Backend, OpenAIBackend
 from agentloop.config import AgentConfig
@@ -43,6 +44,13 @@ log = get_logger(__name__)
 
 TrialCallback = Callable[[TrialResult], None]
 BackendFactory = Callable[[AgentConfig], Backend]
+
+
+class TrialObserver(Protocol):
+    """Wraps each trial (e.g. in a trace span); the yielded callback gets its result."""
+
+    def trial(self, task: Task, trial: int) -> AbstractContextManager[TrialCallback]:
+        """A context around one trial."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +142,7 @@ async def run_eval(
     backend_factory: BackendFactory | None = None,
     on_trial: TrialCallback | None = None,
     on_start: Callable[[int, int], None] | None = None,
+    observer: TrialObserver | None = None,
 ) -> EvalOutcome:
     """Run every trial not yet done and write all outputs.
 
@@ -145,6 +154,7 @@ async def run_eval(
         backend_factory: Makes a backend per config (default `OpenAIBackend`).
         on_trial: Called after each finished trial (e.g. a progress bar).
         on_start: Called with (trials to run, trials already done) before the first trial.
+        observer: Wraps each trial (tracing); trials run inside its context.
 
     Raises:
         ConfigError: Bad options, an output directory that already holds another run, or
@@ -169,7 +179,7 @@ async def run_eval(
         write_run_info(options.out_dir, info)
         if on_start is not None:
             on_start(len(jobs), len(done))
-        ran, interrupted = await _run_jobs(jobs, servers, options, provider, on_trial)
+        ran, interrupted = await _run_jobs(jobs, servers, options, provider, on_trial, observer)
     info = info.model_copy(
         update={"finished_at": _now(), "interrupted": interrupted or ran < len(jobs)}
     )
@@ -204,6 +214,7 @@ async def _run_jobs(
     options: EvalOptions,
     provider: ToolProvider,
     on_trial: TrialCallback | None,
+    observer: TrialObserver | None = None,
 ) -> tuple[int, bool]:
     """Run the jobs with `options.concurrency` workers; returns (trials run, interrupted)."""
     writer = ResultsWriter(options.out_dir / RESULTS_FILE)
@@ -224,7 +235,13 @@ async def _run_jobs(
     async def worker() -> None:
         nonlocal ran
         for number, (task, trial) in queue:
-            result = await runner.run(task, trial, servers[number % len(servers)])
+            server = servers[number % len(servers)]
+            if observer is None:
+                result = await runner.run(task, trial, server)
+            else:
+                with observer.trial(task, trial) as done:
+                    result = await runner.run(task, trial, server)
+                    done(result)
             writer.write(result)
             ran = next(count)
             if on_trial is not None:

@@ -149,6 +149,16 @@ class Refused(_Check):
         return self
 
 
+class BfclAst(_Check):
+    """The first reply's calls pass BFCL's AST check for `category` against `ground_truth`
+    (see `agentloop.eval.bfcl.checker`); `functions` are BFCL's function docs."""
+
+    type: Literal["bfcl_ast"]
+    category: str = Field(min_length=1)
+    functions: list[dict[str, Any]] = Field(min_length=1)
+    ground_truth: list[dict[str, Any]] = Field(default_factory=list)
+
+
 Check = Annotated[
     AnswerContains
     | AnswerNotContains
@@ -159,7 +169,8 @@ Check = Annotated[
     | MaxToolCalls
     | FileExists
     | FileContains
-    | Refused,
+    | Refused
+    | BfclAst,
     Field(discriminator="type"),
 ]
 """One check of a task; the `type` field says which."""
@@ -175,6 +186,7 @@ CHECK_TYPES = (
     "file_exists",
     "file_contains",
     "refused",
+    "bfcl_ast",
 )
 
 
