@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agentloop.backend import Backend, ChatRequest, OpenAIBackend
+from agentloop.backend.tokens import ServerTokenCounter
 from agentloop.calls import (
     CANCELLED_MESSAGE,
     ParsedReply,
@@ -26,6 +27,7 @@ from agentloop.calls import (
     tool_message,
 )
 from agentloop.config import AgentConfig
+from agentloop.context import ContextManager, SummaryRequest, resolve_window
 from agentloop.errors import BackendError, BackendHTTPError, ConfigError
 from agentloop.events import (
     EventHandler,
@@ -139,9 +141,10 @@ class Agent:
             state.model = await self.model_id()
             profile = resolve_profile(self.profile_choice, state.model)
             kind = await self.backend.server_kind()
+            fit = await self._context_manager(kind, profile)  # TEMP integration hook (issue 10)
             while state.turn < max_turns:
                 state.turn += 1
-                parsed = await self._ask(state, profile, kind, sampling)
+                parsed = await self._ask(state, profile, kind, sampling, fit)
                 if parsed.rejected and not parsed.calls:
                     state.messages.append({"role": "user", "content": REJECTED_NUDGE})
                     continue
@@ -172,17 +175,57 @@ class Agent:
             exc.partial = await self._finish(state, "backend_error", "", error=str(exc))
             raise
 
+    async def _context_manager(self, kind: Any, profile: Profile) -> ContextManager:
+        """TEMP integration hook (issue 10): the lead redoes this on the new loop."""
+        size = getattr(self.backend, "context_size", None)
+        try:
+            server_size = await size() if size else None
+        except Exception:  # TEMP: discovery moves to Backend.info() in the new loop
+            server_size = None
+        window = resolve_window(server_size, self.config.context_size)
+        http = getattr(self.backend, "_http", None)
+        counter = None
+        if http is not None and self.config.base_url:
+            kwargs = {**profile.chat_template_kwargs, **self.config.chat_template_kwargs}
+            counter = ServerTokenCounter(
+                http,
+                self.config.base_url,
+                kind,
+                model=await self.model_id(),
+                chat_template_kwargs=kwargs,
+            )
+
+        async def summarise(request: SummaryRequest) -> str:
+            params = {"max_tokens": request.max_tokens, "temperature": 0}
+            reply = await self.backend.complete(
+                ChatRequest(messages=request.messages, params=params, stream=False)
+            )
+            return reply.content
+
+        return ContextManager(window, self.config.context, counter=counter, summarise=summarise)
+
     async def _ask(
-        self, state: RunState, profile: Profile, kind: Any, sampling: Mapping[str, Any] | None
+        self,
+        state: RunState,
+        profile: Profile,
+        kind: Any,
+        sampling: Mapping[str, Any] | None,
+        fit: ContextManager,
     ) -> ParsedReply:
         in_tool_loop = bool(state.messages) and state.messages[-1].get("role") == "tool"
         params = wire_fields(profile.settings(in_tool_loop=in_tool_loop, overrides=sampling), kind)
         template_kwargs = {**profile.chat_template_kwargs, **self.config.chat_template_kwargs}
         if template_kwargs:
             params["chat_template_kwargs"] = template_kwargs
+        tools = self.registry.definitions()
+        prepared = await fit.prepare(state.messages, tools)
+        if prepared.compaction is not None:
+            log.info("context.compaction", what=prepared.compaction.describe())
+        if prepared.max_tokens is not None:
+            params["max_tokens"] = min(params.get("max_tokens", 1 << 30), prepared.max_tokens)
         request = ChatRequest(
-            messages=state.messages,
-            tools=self.registry.definitions(),
+            messages=prepared.messages,
+            tools=tools,
             params=params,
             stream=self.config.stream,
             implicit_think=profile.think_tags and kind != "vllm",
@@ -191,6 +234,9 @@ class Agent:
         reply = await self.backend.complete(
             request, on_delta=state.on_delta, on_retry=state.on_retry, transcript=state.transcript
         )
+        warning = fit.observe(reply.usage.prompt_tokens)
+        if warning is not None:
+            log.warning("context.truncated", message=warning.message)
         parsed = settle_calls(reply, self.registry, recover=self.config.recover_calls)
         state.messages.append(assistant_message(reply, parsed))
         state.usage += reply.usage
