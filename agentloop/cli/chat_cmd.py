@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentloop.config import AgentConfig
+from agentloop.context import ContextPolicy
 from agentloop.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -40,6 +41,17 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--system", help="system prompt (env AGENTLOOP_SYSTEM)")
     group.add_argument("--max-turns", type=int, help="model replies per question (default 20)")
+    group.add_argument(
+        "--context-size",
+        type=int,
+        help="the server's context window in tokens when it does not report one "
+        "(env AGENTLOOP_CONTEXT_SIZE)",
+    )
+    group.add_argument(
+        "--no-compaction",
+        action="store_true",
+        help="send the conversation as it is, even when it outgrows the context window",
+    )
     tools = parser.add_argument_group("tools")
     tools.add_argument(
         "--approve",
@@ -107,6 +119,8 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Ag
         model=args.model,
         profile=args.profile,
         max_turns=args.max_turns,
+        context_size=getattr(args, "context_size", None),
+        context=ContextPolicy.off() if getattr(args, "no_compaction", False) else None,
     )
 
 
