@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from agentloop.context.policy import ContextPolicy
 from agentloop.errors import ConfigError
 from agentloop.profiles import ServerKind
 
@@ -37,6 +38,9 @@ class AgentConfig:
         parallel_tool_calls: Ask the server to allow several calls per reply.
         recover_calls: Recover calls written as text when the server returns none.
         log_content: Allow prompts, arguments and outputs into the logs.
+        context_size: The server's context window in tokens, when it does not say itself
+            (`/props`, `/v1/models`); a smaller value than the server's also wins.
+        context: How requests are fitted into the window (docs/context.md).
     """
 
     base_url: str | None = None
@@ -56,6 +60,8 @@ class AgentConfig:
     parallel_tool_calls: bool = True
     recover_calls: bool = True
     log_content: bool = False
+    context_size: int | None = None
+    context: ContextPolicy = field(default_factory=ContextPolicy)
 
     def __post_init__(self) -> None:
         if self.server_kind is not None and self.server_kind not in _SERVER_KINDS:
@@ -68,6 +74,8 @@ class AgentConfig:
             raise ConfigError("repeat_limit must be at least 2")
         if self.max_retries < 0:
             raise ConfigError("max_retries cannot be negative")
+        if self.context_size is not None and self.context_size < 256:
+            raise ConfigError("context_size must be at least 256 tokens")
 
     def with_(self, **changes: Any) -> AgentConfig:
         """A copy with these fields changed; None values are ignored."""
@@ -76,21 +84,23 @@ class AgentConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> AgentConfig:
         """Read AGENTLOOP_BASE_URL, AGENTLOOP_MODEL, AGENTLOOP_API_KEY, AGENTLOOP_PROFILE,
-        AGENTLOOP_SERVER_KIND and AGENTLOOP_MAX_TURNS; keyword overrides win (None ignored)."""
+        AGENTLOOP_SERVER_KIND, AGENTLOOP_MAX_TURNS and AGENTLOOP_CONTEXT_SIZE; keyword
+        overrides win (None ignored)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for name in ("base_url", "model", "api_key", "profile", "server_kind"):
             raw = env.get(_ENV_PREFIX + name.upper())
             if raw:
                 values[name] = raw
-        raw_turns = env.get(_ENV_PREFIX + "MAX_TURNS")
-        if raw_turns:
-            try:
-                values["max_turns"] = int(raw_turns)
-            except ValueError:
-                raise ConfigError(
-                    f"AGENTLOOP_MAX_TURNS must be a number, not {raw_turns!r}"
-                ) from None
+        for name in ("max_turns", "context_size"):
+            raw = env.get(_ENV_PREFIX + name.upper())
+            if raw:
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise ConfigError(
+                        f"{_ENV_PREFIX}{name.upper()} must be a number, not {raw!r}"
+                    ) from None
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:

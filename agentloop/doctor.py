@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from agentloop.backend import ChatRequest, ModelReply, OpenAIBackend
 from agentloop.config import AgentConfig
+from agentloop.context import resolve_window
 from agentloop.errors import BackendError
 from agentloop.profiles import ServerKind, resolve_profile, wire_fields
 from agentloop.recovery import recover_calls
@@ -133,7 +134,7 @@ async def diagnose(
             return Report(tuple(findings), tool_calls_work=False)
         kind = await backend.server_kind()
         findings.append(Finding("info", "server", _KIND_NAMES[kind]))
-        findings.append(await _context(backend, kind))
+        findings.append(await _context(backend, kind, config.context_size))
         profile = resolve_profile(config.profile, await backend.model_id())
         params = wire_fields(profile.settings(in_tool_loop=True), kind)
         params.update(max_tokens=max_tokens, tool_choice="auto")
@@ -189,10 +190,16 @@ async def _reachable(backend: OpenAIBackend, findings: list[Finding], wanted: st
     return True
 
 
-async def _context(backend: OpenAIBackend, kind: ServerKind) -> Finding:
+async def _context(backend: OpenAIBackend, kind: ServerKind, configured: int | None) -> Finding:
     size = await backend.context_size()
     if size is None:
-        return Finding("info", "context", "the server does not say its context size")
+        window = resolve_window(None, configured)
+        return Finding(
+            "info",
+            "context",
+            f"the server does not say its context size; requests are fitted to {window.describe()}",
+            "" if configured else "pass --context-size (or set AGENTLOOP_CONTEXT_SIZE)",
+        )
     if size < _SMALL_CONTEXT:
         return Finding(
             "warn",

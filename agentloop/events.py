@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from agentloop.context import Compaction
 from agentloop.errors import AgentloopError
 from agentloop.result import StopReason, ToolCallRecord, Usage
 
@@ -91,6 +92,29 @@ class TurnFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextCompacted:
+    """What is sent was compacted to fit the window (the conversation itself is whole).
+
+    Attributes:
+        compaction: What was cut, and the prompt tokens before and after.
+    """
+
+    turn: int
+    compaction: Compaction
+    kind: Literal["context_compacted"] = "context_compacted"
+
+
+@dataclass(frozen=True, slots=True)
+class ContextWarning:
+    """Something about the context window the user should know (said once): e.g. a server
+    that silently cut the prompt. `message` says what happened and the fix."""
+
+    turn: int
+    message: str
+    kind: Literal["context_warning"] = "context_warning"
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """The run has ended (`error` is the typed error when it ended in a failure)."""
 
@@ -110,6 +134,8 @@ Event = (
     | ToolCallFinished
     | BackendRetry
     | TurnFinished
+    | ContextCompacted
+    | ContextWarning
     | RunFinished
 )
 """Any event of a run."""

@@ -27,8 +27,15 @@ from agentloop.calls import (
     tool_message,
 )
 from agentloop.config import AgentConfig
+from agentloop.context import ContextManager, SummaryRequest, resolve_window
 from agentloop.errors import AgentloopError, BackendError, ConfigError, ContextOverflow
-from agentloop.events import EventHandler, RunFinished, TurnFinished
+from agentloop.events import (
+    ContextCompacted,
+    ContextWarning,
+    EventHandler,
+    RunFinished,
+    TurnFinished,
+)
 from agentloop.logs import get_logger
 from agentloop.output import OutputSpec
 from agentloop.profiles import Profile, resolve_profile
@@ -52,7 +59,9 @@ class _Run:
     approver: Approver | None
     max_turns: int
     sampling: Mapping[str, Any]
+    template_kwargs: Mapping[str, Any]
     output: OutputSpec | None
+    window: ContextManager
 
 
 class Agent:
@@ -81,6 +90,7 @@ class Agent:
         self.system = system
         self._owns_backend = backend is None
         self.backend: Backend = backend if backend is not None else OpenAIBackend(config)
+        self._window: ContextManager | None = None
 
     async def __aenter__(self) -> Agent:
         return self
@@ -174,13 +184,17 @@ class Agent:
         try:
             info = await self.backend.info()
             state.model = info.model
+            profile = resolve_profile(self.profile_choice, info.model)
+            template_kwargs = {**profile.chat_template_kwargs, **self.config.chat_template_kwargs}
             run = _Run(
-                profile=resolve_profile(self.profile_choice, info.model),
+                profile=profile,
                 registry=registry,
                 approver=approver,
                 max_turns=max_turns or self.config.max_turns,
                 sampling={**self.config.sampling, **(sampling or {})},
+                template_kwargs=template_kwargs,
                 output=output,
+                window=self._context_manager(info, template_kwargs),
             )
             return await self._turns(state, run)
         except asyncio.CancelledError:
@@ -236,14 +250,20 @@ class Agent:
 
     async def _ask(self, state: RunState, run: _Run) -> ParsedReply:
         in_tool_loop = bool(state.messages) and state.messages[-1].get("role") == "tool"
+        sampling = run.profile.settings(in_tool_loop=in_tool_loop, overrides=run.sampling)
+        tools = run.registry.definitions()
+        # Only what is sent is fitted into the window; state.messages stays whole.
+        fitted = await run.window.prepare(state.messages, tools)
+        if fitted.compaction is not None:
+            await state.emit(ContextCompacted(state.turn, fitted.compaction))
+        if fitted.max_tokens is not None:
+            cap = sampling.get("max_tokens")
+            sampling["max_tokens"] = min(cap, fitted.max_tokens) if cap else fitted.max_tokens
         request = ChatRequest(
-            messages=state.messages,
-            tools=run.registry.definitions(),
-            sampling=run.profile.settings(in_tool_loop=in_tool_loop, overrides=run.sampling),
-            chat_template_kwargs={
-                **run.profile.chat_template_kwargs,
-                **self.config.chat_template_kwargs,
-            },
+            messages=fitted.messages,
+            tools=tools,
+            sampling=sampling,
+            chat_template_kwargs=run.template_kwargs,
             stream=self.config.stream,
             think_tags=run.profile.think_tags,
         )
@@ -251,6 +271,9 @@ class Agent:
         reply = await self.backend.complete(
             request, on_delta=state.on_delta, on_retry=state.on_retry, transcript=state.transcript
         )
+        warning = run.window.observe(reply.usage.prompt_tokens)
+        if warning is not None:
+            await state.emit(ContextWarning(state.turn, warning.message))
         parsed = settle_calls(reply, run.registry, recover=self.config.recover_calls)
         state.messages.append(assistant_message(reply, parsed))
         state.usage += reply.usage
@@ -271,6 +294,32 @@ class Agent:
             )
         )
         return parsed
+
+    def _context_manager(
+        self, info: BackendInfo, template_kwargs: Mapping[str, Any]
+    ) -> ContextManager:
+        """The agent's context manager (one per agent: successive runs of one conversation
+        keep their compacted prefix stable, which keeps the server's prompt cache warm)."""
+        if self._window is None:
+            window = resolve_window(info.context_size, self.config.context_size)
+            self._window = ContextManager(
+                window,
+                self.config.context,
+                counter=_ServerCounter(self.backend, template_kwargs),
+                summarise=self._summarise,
+            )
+        return self._window
+
+    async def _summarise(self, request: SummaryRequest) -> str:
+        """One request for a summary of old turns (its own budget, no tools, no stream)."""
+        reply = await self.backend.complete(
+            ChatRequest(
+                messages=request.messages,
+                sampling={"max_tokens": request.max_tokens, "temperature": 0},
+                stream=False,
+            )
+        )
+        return reply.content
 
     def _refuse(self, state: RunState, reply: ParsedReply, refusal: str) -> None:
         """Answer every call of a reply that is not run, so the conversation stays valid."""
@@ -325,3 +374,16 @@ class Agent:
         if self.system and history[0].get("role") != "system":
             history.insert(0, {"role": "system", "content": self.system})
         return history
+
+
+@dataclass(frozen=True, slots=True)
+class _ServerCounter:
+    """Counts prompt tokens through the backend (the server's own template and tokenizer)."""
+
+    backend: Backend
+    template_kwargs: Mapping[str, Any]
+
+    async def count(
+        self, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]]
+    ) -> int | None:
+        return await self.backend.count_tokens(messages, tools, self.template_kwargs)

@@ -13,7 +13,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import httpx2
@@ -34,6 +34,7 @@ from agentloop.backend.errors import (
 from agentloop.backend.parse import ReplyBuilder
 from agentloop.backend.sse import sse_payloads
 from agentloop.backend.think import CallMarkupGate, ThinkStream
+from agentloop.backend.tokens import ServerTokenCounter
 from agentloop.backend.types import (
     REJECTED,
     BackendInfo,
@@ -100,6 +101,7 @@ class OpenAIBackend:
         self._models_lock = asyncio.Lock()
         self._props_lock = asyncio.Lock()
         self._info: BackendInfo | None = None
+        self._counters: dict[str, ServerTokenCounter] = {}
 
     @property
     def base_url(self) -> str:
@@ -176,6 +178,28 @@ class OpenAIBackend:
                 model, kind, await self.context_size(), frozenset(capabilities)
             )
         return self._info
+
+    async def count_tokens(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        chat_template_kwargs: Mapping[str, Any],
+    ) -> int | None:
+        """Prompt tokens of a request, by the server's own template and tokenizer
+        (llama-server, vLLM); None when the server cannot count (asked once)."""
+        key = json.dumps(chat_template_kwargs, sort_keys=True, default=str)
+        counter = self._counters.get(key)
+        if counter is None:
+            info = await self.info()
+            counter = ServerTokenCounter(
+                self._http,
+                self.base_url,
+                info.kind,
+                model=info.model,
+                chat_template_kwargs=chat_template_kwargs,
+            )
+            self._counters[key] = counter
+        return await counter.count(messages, tools)
 
     async def context_size(self) -> int | None:
         """The server's context window in tokens, when it says."""

@@ -119,5 +119,13 @@ class Backend(Protocol):
     ) -> ModelReply:
         """Send one request and return the parsed reply."""
 
+    async def count_tokens(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        chat_template_kwargs: Mapping[str, Any],
+    ) -> int | None:
+        """Prompt tokens of this request, counted by the server; None when it cannot."""
+
     async def aclose(self) -> None:
         """Release connections."""

@@ -15,6 +15,8 @@ from rich.text import Text
 
 from agentloop.events import (
     BackendRetry,
+    ContextCompacted,
+    ContextWarning,
     Event,
     ReasoningDelta,
     RunFinished,
@@ -187,6 +189,10 @@ class Renderer:
             self._open_calls.clear()
         elif isinstance(event, TurnFinished):
             self.close_stream()
+        elif isinstance(event, ContextCompacted):
+            self.note(f"  {event.compaction.describe()}")
+        elif isinstance(event, ContextWarning):
+            self.note(f"  {event.message}", "yellow")
 
     def _stream(self, kind: Literal["text", "reasoning"], text: str) -> None:
         if not text:

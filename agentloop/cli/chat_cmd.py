@@ -25,6 +25,7 @@ from agentloop.cli.common_args import (
 )
 from agentloop.cli.mcp_args import add_mcp_arguments, mcp_configs
 from agentloop.config import AgentConfig
+from agentloop.context import ContextPolicy
 from agentloop.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -63,6 +64,17 @@ def add_server_options(parser: argparse.ArgumentParser, *, asks: bool = True) ->
         "--max-turns",
         type=int,
         help="model replies per question (env AGENTLOOP_MAX_TURNS; default 20)",
+    )
+    group.add_argument(
+        "--context-size",
+        type=int,
+        help="the server's context window in tokens when it does not report one "
+        "(env AGENTLOOP_CONTEXT_SIZE)",
+    )
+    group.add_argument(
+        "--no-compaction",
+        action="store_true",
+        help="send the conversation as it is, even when it outgrows the context window",
     )
     tools = parser.add_argument_group("tools")
     if asks:
@@ -141,6 +153,8 @@ def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> Ag
         profile=args.profile,
         max_turns=args.max_turns,
         **connection_overrides(args),
+        context_size=getattr(args, "context_size", None),
+        context=ContextPolicy.off() if getattr(args, "no_compaction", False) else None,
     )
 
 

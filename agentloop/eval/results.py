@@ -63,6 +63,7 @@ class TrialResult(BaseModel):
         turns: Model replies used.
         tool_calls: Every call made.
         recovered_calls: Calls recovered from text rather than structured `tool_calls`.
+        compactions: Times what was sent was compacted to fit the context window.
         prompt_tokens: Prompt tokens over all turns.
         completion_tokens: Completion tokens over all turns.
         latency: Wall-clock seconds of the trial (the run itself, without setup).
@@ -89,6 +90,7 @@ class TrialResult(BaseModel):
     turns: int = 0
     tool_calls: list[CallSummary] = Field(default_factory=list)
     recovered_calls: int = 0
+    compactions: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency: float = 0.0

@@ -43,6 +43,7 @@ class Summary:
         completion_tokens: Summed over trials.
         tool_calls: Calls made over all trials.
         recovered_calls: Calls recovered from text.
+        compactions: Times a request was compacted to fit the context window.
         failed_calls: Calls that ended in an error, by error kind.
         stop_reasons: Trials per stop reason.
     """
@@ -58,6 +59,7 @@ class Summary:
     completion_tokens: int
     tool_calls: int
     recovered_calls: int
+    compactions: int
     failed_calls: dict[str, int]
     stop_reasons: dict[str, int]
 
@@ -130,6 +132,7 @@ def summarize(trials: Sequence[TrialResult], k: int) -> Summary:
         completion_tokens=sum(t.completion_tokens for t in trials),
         tool_calls=len(calls),
         recovered_calls=sum(1 for c in calls if c.recovered),
+        compactions=sum(t.compactions for t in trials),
         failed_calls=dict(Counter(c.error for c in calls if c.error).most_common()),
         stop_reasons=dict(Counter(t.stop_reason for t in trials).most_common()),
     )
@@ -204,6 +207,7 @@ def render_markdown(summary: Summary, trials: Sequence[TrialResult], info: RunIn
         "",
         f"- Calls: {s.tool_calls:,}; recovered from text: {s.recovered_calls:,} "
         f"({_pct(s.recovered_rate)})",
+        f"- Context compactions: {s.compactions:,}",
         "- Failed calls: "
         + (", ".join(f"{kind} {n}" for kind, n in s.failed_calls.items()) or "none"),
         "",

@@ -162,6 +162,11 @@ class TrialRunner:
         return record
 
 
+def _compactions(result: RunResult | None) -> int:
+    events = result.events if result else []
+    return sum(1 for event in events if event.kind == "context_compacted")
+
+
 def _error_text(error: Exception | None) -> str | None:
     return str(error) if error is not None else None
 
@@ -222,6 +227,7 @@ def _record(
             for c in calls
         ],
         recovered_calls=result.recovered_calls if result else 0,
+        compactions=_compactions(result),
         prompt_tokens=result.usage.prompt_tokens if result else 0,
         completion_tokens=result.usage.completion_tokens if result else 0,
         latency=round(latency, 4),

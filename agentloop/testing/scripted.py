@@ -67,6 +67,9 @@ class ScriptedBackend:
     async def info(self) -> BackendInfo:
         return BackendInfo(self.model, self.kind, self.context_size)
 
+    async def count_tokens(self, messages: Any, tools: Any, chat_template_kwargs: Any) -> None:
+        return None  # like a server without a tokenizer endpoint: the loop estimates
+
     async def aclose(self) -> None:
         self.closed = True
 
