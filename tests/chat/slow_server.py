@@ -7,36 +7,23 @@ The first chat request gets the slow answer; later ones get `FAST_ANSWER` at onc
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 SLOW_WORDS = [f"word{i} " for i in range(200)]
 FAST_ANSWER = "Paris is the capital of France."
 
 
-class SlowStreamServer:
+class SlowStreamServer(LoopbackServer):
     """`with SlowStreamServer(pause=0.2) as srv:` → `srv.base_url`, `srv.requests`."""
 
     def __init__(self, pause: float = 0.2) -> None:
         self.pause = pause
         self.requests: list[dict[str, Any]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> SlowStreamServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         outer = self

@@ -4,13 +4,14 @@ tiny server that records request headers and can answer with a web page."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.loopback import LoopbackServer
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +27,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path / "config" / "agentloop"
 
 
-class RecordingServer:
+class RecordingServer(LoopbackServer):
     """Answers /v1/models and chat completions (plain JSON), recording each request's
     path, headers and body; with `html=True` every GET answers a web page with status 200."""
 
@@ -34,21 +35,7 @@ class RecordingServer:
         self.html = html
         self.answer = answer
         self.seen: list[tuple[str, dict[str, str], Any]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> RecordingServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         outer = self

@@ -21,18 +21,8 @@ from agentloop.telemetry import TelemetryConfig
 from agentloop.telemetry.spans import RunTracer, TraceSettings
 from agentloop.telemetry.tracing import Tracing, TrialTracer
 from agentloop.testing import ScriptedBackend, reply
+from tests.common_tools import add_number
 from tests.eval.helpers import TEST_TOOLS, scripted_step, standard_tasks
-
-
-@tool
-def add_number(a: float, b: float) -> float:
-    """Add two numbers.
-
-    Args:
-        a: The first number.
-        b: The second number.
-    """
-    return a + b
 
 
 @tool
