@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agentloop.backend.runaway import RUNAWAY
 from agentloop.backend.types import REJECTED, ModelReply, RawToolCall
 from agentloop.events import Event, ToolCallFinished, ToolCallStarted
 from agentloop.recovery import recover_calls
@@ -33,11 +34,14 @@ class ParsedReply:
     truncated: tuple[RawToolCall, ...]
     recovered: bool
     rejected: bool = False
+    runaway: bool = False
 
 
 def settle_calls(reply: ModelReply, registry: ToolRegistry, *, recover: bool) -> ParsedReply:
     """Take the reply's structured calls, or recover calls written in content or reasoning."""
     content, reasoning = reply.content, reply.reasoning
+    if reply.finish_reason == RUNAWAY:  # nothing in a looping reply is worth running
+        return ParsedReply(content, reasoning, reply.tool_calls, (), False, runaway=True)
     if reply.finish_reason == REJECTED:
         calls, rest = recover_calls(content, registry.parameter_schemas())
         return ParsedReply(rest, reasoning, tuple(calls), (), bool(calls), rejected=True)

@@ -94,7 +94,14 @@ def wire_fields(settings: Mapping[str, Any], kind: ServerKind) -> dict[str, Any]
 GLM_47_FLASH = Profile(
     name="glm-4.7-flash",
     match=("glm-4.7", "glm4.7", "glm-4.7-flash"),
-    sampling={"temperature": 1.0, "top_p": 0.95, "min_p": 0.01, "repetition_penalty": 1.0},
+    # A reasoning model: the reply cap leaves room for long thinking before the answer.
+    sampling={
+        "temperature": 1.0,
+        "top_p": 0.95,
+        "min_p": 0.01,
+        "repetition_penalty": 1.0,
+        "max_tokens": 16384,
+    },
     tool_sampling={"temperature": 0.7, "top_p": 1.0},
     think_tags=True,
 )
@@ -104,7 +111,14 @@ QWEN_CODER = Profile(
         "qwen2.5-coder",
         "qwen2.5",
     ),
-    sampling={"temperature": 0.7, "top_p": 0.8, "top_k": 20, "repetition_penalty": 1.05},
+    # Small models can loop until the window is full: one reply is capped.
+    sampling={
+        "temperature": 0.7,
+        "top_p": 0.8,
+        "top_k": 20,
+        "repetition_penalty": 1.05,
+        "max_tokens": 2048,
+    },
     tool_sampling={"temperature": 0.2},
 )
 DEFAULT = Profile(name="default")

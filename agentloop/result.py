@@ -19,11 +19,13 @@ StopReason = Literal[
     "backend_error",
     "context_overflow",
     "invalid_output",
+    "runaway_reply",
 ]
 """Why a run ended: a final answer; the turn limit; a model stuck repeating one call; the
 caller cancelled it; the server could not be used after retries (`RunResult.error` is the
 `BackendError`); the conversation no longer fits the server's window (`ContextOverflow`);
-the typed final output stayed invalid after its retries (`OutputInvalid`)."""
+the typed final output stayed invalid after its retries (`OutputInvalid`); the model's reply
+kept repeating itself and its stream was cut ("runaway_reply")."""
 
 CallErrorKind = ToolErrorKind | Literal["cancelled", "truncated_call"]
 """Why a call failed: the registry's reasons, or the loop's own (cancelled by the user,

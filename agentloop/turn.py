@@ -6,7 +6,8 @@
 - `Answer`: the model answered (and, with `output_type`, the answer validated): finish.
 - `RunCalls`: run the reply's calls, append their results, ask again.
 - `Nudge`: nothing usable came back; tell the model what to do and ask again.
-- `Stop`: end the run early, with a stop reason (and words for the calls not run).
+- `Stop`: end the run early — repeated calls, a reply that kept repeating itself, a
+  typed output that never validated — with words for the calls not run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from agentloop.output import OutputSpec
 from agentloop.repeats import RepeatGuard
 from agentloop.result import StopReason
 
+RUNAWAY_REFUSAL = "Not run: your reply kept repeating itself and was cut off."
 REJECTED_NUDGE = (
     "The server could not read your last reply as text or as a tool call. Answer again; "
     "to use a tool, send one well-formed call with JSON arguments."
@@ -70,6 +72,8 @@ Outcome = Answer | RunCalls | Nudge | Stop
 
 def decide(reply: ParsedReply, *, guard: RepeatGuard, output: OutputSpec | None) -> Outcome:
     """The one place a turn's outcome is decided."""
+    if reply.runaway:
+        return Stop("runaway_reply", reply.content, refusal=RUNAWAY_REFUSAL)
     if reply.rejected and not reply.calls:
         return Nudge(REJECTED_NUDGE)
     if not reply.calls and not reply.truncated:

@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx2
@@ -32,6 +33,7 @@ from agentloop.backend.errors import (
     to_backend_error,
 )
 from agentloop.backend.parse import ReplyBuilder
+from agentloop.backend.runaway import RUNAWAY, RepetitionWatch, looping
 from agentloop.backend.sse import sse_payloads
 from agentloop.backend.think import CallMarkupGate, ThinkStream
 from agentloop.backend.tokens import ServerTokenCounter
@@ -310,6 +312,8 @@ class OpenAIBackend:
         builder = ReplyBuilder()
         builder.add_body(json.loads(text))
         reply = builder.build()
+        if looping(reply.reasoning + reply.content):
+            reply = replace(reply, finish_reason=RUNAWAY)
         if request.stream and on_delta is not None:  # keep the stream of events whole
             await _emit(on_delta, None, reply.content, reply.reasoning)
         return reply
@@ -352,6 +356,7 @@ async def _read_stream(
     sink = _GatedDeltas(on_delta) if on_delta is not None else None
     lines: list[str] = []
     first: float | None = None
+    watch, runaway = RepetitionWatch(), False
     try:
         async for line in response.aiter_lines():
             if transcript is not None:
@@ -368,6 +373,10 @@ async def _read_stream(
                     # Once the server splits reasoning off itself, content is plain answer.
                     plain = builder.reasoning_field is not None
                     await _emit(sink, None if plain else think, text, thought)
+                runaway = watch.feed(thought + text)
+            if runaway:  # closing the response stops the server generating (llama-server)
+                log.info("backend.runaway_reply", chars=sum(map(len, builder.content)))
+                break
     except httpx2.HTTPError as exc:
         raise StreamInterrupted(f"the reply broke off mid-stream ({exc!r})") from exc
     finally:
@@ -377,7 +386,8 @@ async def _read_stream(
         for kind, piece in think.finish():
             await sink(kind, piece)
         await sink.finish()
-    return builder.build(time_to_first_token=first)
+    reply = builder.build(time_to_first_token=first)
+    return replace(reply, finish_reason=RUNAWAY) if runaway else reply
 
 
 class _GatedDeltas:

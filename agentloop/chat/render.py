@@ -41,6 +41,8 @@ NEXT_STEPS: dict[str, str] = {
     "max_turns": "the model used every reply it was allowed: /retry, ask in smaller steps, "
     "or restart with a higher --max-turns",
     "repeated_calls": "the model kept making the same call: rephrase the question, or /retry",
+    "runaway_reply": "the reply kept repeating itself and was cut off: /retry, rephrase, "
+    "or /set temperature higher",
 }
 
 

@@ -14,7 +14,13 @@ def test_glm_profile_values() -> None:
     glm = BUILTIN_PROFILES["glm-4.7-flash"]
     ordinary = glm.settings(in_tool_loop=False)
     in_loop = glm.settings(in_tool_loop=True)
-    assert ordinary == {"temperature": 1.0, "top_p": 0.95, "min_p": 0.01, "repetition_penalty": 1.0}
+    assert ordinary == {
+        "temperature": 1.0,
+        "top_p": 0.95,
+        "min_p": 0.01,
+        "repetition_penalty": 1.0,
+        "max_tokens": 16384,
+    }
     assert in_loop["temperature"] == 0.7 and in_loop["top_p"] == 1.0 and in_loop["min_p"] == 0.01
     assert glm.settings(in_tool_loop=True, overrides={"temperature": 0})["temperature"] == 0
 

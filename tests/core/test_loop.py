@@ -390,3 +390,18 @@ def test_content_reaches_the_logs_only_when_asked(caplog: pytest.LogCaptureFixtu
         verbose = AgentConfig(log_content=True)
         run_agent("x", config=verbose, backend=ScriptedBackend([reply(secret)]))
     assert secret in caplog.text and "turn.content" in caplog.text
+
+
+def test_a_reply_that_keeps_repeating_itself_stops_the_run_with_its_own_reason() -> None:
+    from agentloop.backend.runaway import RUNAWAY
+
+    looping = ModelReply(
+        content="Let me think again. " * 40,
+        tool_calls=(RawToolCall("c1", "add_number", '{"a": 1, "b": 1}'),),
+        finish_reason=RUNAWAY,
+    )
+    result = run_agent("x", tools=[add_number], backend=ScriptedBackend([looping]))
+    assert result.stop_reason == "runaway_reply" and result.error is None
+    [record] = result.tool_calls
+    assert record.error == "refused", "nothing in a looping reply is run"
+    assert result.messages[-1]["role"] == "tool", "the call is answered: history stays valid"
