@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import sandbox
 from agentloop.backend import ChatRequest, ModelReply, OpenAIBackend
 from agentloop.config import AgentConfig
 from agentloop.errors import BackendError
@@ -115,9 +116,18 @@ async def diagnose(config: AgentConfig) -> Report:
         findings.append(Finding("info", "server", _KIND_NAMES[kind]))
         findings.append(await _context(backend, kind))
         works = await _tool_checks(backend, kind, findings)
+        findings.append(await _sandbox_finding())
         return Report(tuple(findings), tool_calls_work=works)
     finally:
         await backend.aclose()
+
+
+async def _sandbox_finding() -> Finding:
+    facts = await sandbox.enforcement()
+    if facts.tier is None:
+        return Finding("warn", "sandbox", facts.summary(), "apt-get install bubblewrap")
+    fix = "run as root, or give this user a delegated cgroup" if facts.missing else ""
+    return Finding("warn" if facts.missing else "ok", "sandbox", facts.summary(), fix)
 
 
 async def _reachable(backend: OpenAIBackend, findings: list[Finding]) -> bool:

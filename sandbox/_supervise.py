@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from sandbox._cgroup import CallGroup
 from sandbox._process import kill_tree, pump
 from sandbox._text import BoundedBuffer
 from sandbox._tiers import Launch
 from sandbox._types import Limits
-from sandbox._workspace import Usage, scan
+from sandbox._workspace import Usage, remove_tree, scan
 
 
 async def supervise(
@@ -81,29 +81,57 @@ async def watch_workspace(
     while True:
         await asyncio.sleep(interval)
         began = time.monotonic()
-        usage = await asyncio.to_thread(scan, root, strip_setid=False)
+        usage = await asyncio.to_thread(scan, root)
         interval = max(0.1, 20 * (time.monotonic() - began))
         if usage.bytes > max_bytes or usage.entries > max_entries:
             stop("workspace")
             return
 
 
+async def watch_memory(group: CallGroup | None, stop: Callable[[str], None]) -> None:
+    """End the whole call once the kernel killed one of its tasks for memory: what is
+    left would run on with a piece missing (the killed process was chosen by size)."""
+    if group is None:
+        return
+    while True:
+        await asyncio.sleep(0.1)
+        if await asyncio.to_thread(group.oom_kills):
+            stop("memory")
+            return
+
+
+def watch_all(
+    *watchers: Callable[[Callable[[str], None]], Coroutine[Any, Any, None]],
+) -> Callable[[Callable[[str], None]], Coroutine[Any, Any, None]]:
+    """One watcher that runs several."""
+
+    async def watch(stop: Callable[[str], None]) -> None:
+        await asyncio.gather(*(w(stop) for w in watchers))
+
+    return watch
+
+
 class Prepared:
-    """A launch plus what it holds on the host: descriptors and a private tmp dir."""
+    """A launch plus what it holds on the host: descriptors, a private tmp dir, cgroups."""
 
     def __init__(self, launch: Launch, fds: list[int], tmp: Path | None) -> None:
         self.launch = launch
         self._fds = fds
         self._tmp = tmp
+        self.group: CallGroup | None = None
 
     def close_fds(self) -> None:
         while self._fds:
             os.close(self._fds.pop())
 
     def release(self) -> None:
+        """Close descriptors, remove the cgroups (killing what is left) and the tmp dir."""
         self.close_fds()
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
         if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            remove_tree(self._tmp)
             self._tmp = None
 
 
