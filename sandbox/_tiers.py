@@ -80,7 +80,9 @@ def bubblewrap(
     inner_cwd = INNER_WORKSPACE / cwd
     cmd = ["bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
     cmd += ["--unshare-uts", "--unshare-cgroup-try", "--disable-userns", "--die-with-parent"]
-    cmd += ["--new-session", "--hostname", "sandbox"]
+    # --as-pid-1: the command itself is pid 1, so /proc/1/cmdline is not bwrap's
+    # command line (which names host paths).
+    cmd += ["--new-session", "--as-pid-1", "--hostname", "sandbox"]
     for top in _SYSTEM_DIRS:
         if os.path.islink(top):
             cmd += ["--symlink", os.readlink(top), top]
@@ -127,7 +129,8 @@ def unshare(
         "argv": argv,
         "env": base_env(str(tmp), str(tmp), env),
     }
-    cmd = ["unshare", "--user", "--map-current-user", "--pid", "--fork", "--kill-child"]
+    cmd = ["unshare", "--user", "--map-current-user", "--keep-caps", "--pid", "--fork"]
+    cmd += ["--kill-child"]
     cmd += ["--mount", "--mount-proc", "--net", "--ipc", "--uts", "--"]
     cmd += [SYSTEM_PYTHON, "-I", "-S", "-c", _launcher_source(), json.dumps(spec)]
     return Launch(argv=cmd, env={"PATH": _SEARCH_PATH})
@@ -142,28 +145,6 @@ def unsafe(
 
 def _launcher_source() -> str:
     return Path(_launcher.__file__).read_text(encoding="utf-8")
-
-
-PROBE_SOURCE = r"""
-import socket, sys
-breaches = []
-try:
-    open(sys.argv[1]).read()
-    breaches.append("read-outside-workspace")
-except OSError:
-    pass
-try:
-    open(sys.argv[1] + ".written", "w").close()
-    breaches.append("write-outside-workspace")
-except OSError:
-    pass
-try:
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=2)
-    breaches.append("network")
-except OSError:
-    pass
-print("probe-finished", *breaches)
-"""
 
 
 def tier_order() -> tuple[Tier, ...]:
