@@ -75,6 +75,29 @@ def _can_create(parent: Path) -> bool:
     return True
 
 
+def sweep(support: CgroupSupport) -> None:
+    """Remove empty per-call cgroups left by agentloop processes that no longer exist."""
+    for parent in set(support.parents.values()):
+        with contextlib.suppress(OSError):
+            for child in parent.iterdir():
+                owner = child.name.split("-")
+                if len(owner) != 3 or owner[0] != "agentloop" or not owner[1].isdigit():
+                    continue
+                if not _alive(int(owner[1])):
+                    with contextlib.suppress(OSError):
+                        child.rmdir()  # refused while tasks are still in it
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def detect() -> CgroupSupport:
     """Find the cgroup hierarchies where this process may create per-call cgroups."""
     own = _own_paths()

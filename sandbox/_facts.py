@@ -24,6 +24,8 @@ class Enforcement:
         cgroup_version: 1 or 2 when per-call cgroups can be made, else 0.
         enforced: Limits enforced through cgroups (keys of the description table).
         missing: Limits that fall back to per-process rlimits (or nothing) here.
+        write_time_quota: Temporary workspaces get a size-limited tmpfs (root only);
+            otherwise the workspace size is polled.
     """
 
     tier: Tier | None
@@ -31,6 +33,7 @@ class Enforcement:
     cgroup_version: int = 0
     enforced: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    write_time_quota: bool = False
 
     def summary(self) -> str:
         """One line: the tier and what is or is not enforced."""
@@ -41,6 +44,8 @@ class Enforcement:
             text += f"; cgroup v{self.cgroup_version}: " + ", ".join(
                 _CONTROLS[name] for name in self.enforced
             )
+        quota = "enforced while writing" if self.write_time_quota else "polled"
+        text += f"; temporary workspace size {quota}"
         if self.missing:
             text += "; NOT enforced here: " + ", ".join(_CONTROLS[name] for name in self.missing)
         return text
@@ -63,4 +68,5 @@ async def enforcement() -> Enforcement:
             cgroup_version=version,
             enforced=tuple(name for name in _CONTROLS if name in controllers),
             missing=tuple(name for name in _CONTROLS if name not in controllers),
+            write_time_quota=facts["write_time_quota"] is True,
         )

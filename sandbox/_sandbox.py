@@ -12,27 +12,27 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-from sandbox import _cgroup, _selftest, _tiers
+from sandbox import _cgroup, _quota, _selftest, _tiers
 from sandbox._cgroup import CallGroup, CgroupSupport
 from sandbox._launcher import landlock_abi
 from sandbox._process import SandboxProcess, pump, start
 from sandbox._seccomp import build_filter_bpf
-from sandbox._supervise import Prepared, supervise, watch_all, watch_memory, watch_workspace
+from sandbox._supervise import (
+    LaunchSpec,
+    Prepared,
+    prepare,
+    supervise,
+    watch_all,
+    watch_memory,
+    watch_workspace,
+    with_notes,
+)
 from sandbox._text import BoundedBuffer
 from sandbox._types import ExecResult, Limits, SandboxError, SandboxUnavailable, Tier
 from sandbox._workspace import Usage, hand_over, remove_tree, resolve_inside
 
 _log = logging.getLogger(__name__)
 _NOBODY = 65534
-_UNSAFE_WARNING = "[sandbox] WARNING: this ran WITHOUT isolation (unsafe mode)\n"
-_STOP_NOTES = {
-    "timeout": "the wall-clock timeout of {timeout:g} s was reached; the process tree was killed",
-    "output": "the output exceeded {output} bytes; the process tree was killed",
-    "workspace": "the workspace grew past its limit ({bytes} bytes, {files} entries); "
-    "the process tree was killed",
-    "memory": "the call used more than its {memory} bytes of memory; the kernel killed "
-    "processes in it",
-}
 
 
 class Sandbox:
@@ -83,6 +83,7 @@ class Sandbox:
         self._closed = False
         self._running = 0
         self._starting = 0
+        self.write_time_quota = False
         self._want_cgroups = cgroups
         self._cgroups = CgroupSupport()
         self._run_as = self._pick_uid(run_as)
@@ -98,6 +99,11 @@ class Sandbox:
         root.chmod(0o711)
         sandbox = cls(root / "workspace", **options)  # type: ignore[arg-type]
         sandbox._owned_root = root
+        # As root, the kernel enforces the size while files are written.
+        limits = sandbox.limits
+        sandbox.write_time_quota = _quota.mount_limited(
+            sandbox.workspace, limits.workspace_bytes, limits.workspace_files, sandbox._run_as
+        )
         return sandbox
 
     async def __aenter__(self) -> Sandbox:
@@ -116,6 +122,9 @@ class Sandbox:
             await asyncio.sleep(0.01)  # a spawn in flight kills itself on completion
         for process in list(self._live):
             await process.kill()
+        if self.write_time_quota:
+            _quota.unmount(self.workspace)
+            self.write_time_quota = False
         for path in (self._private, self._owned_root):
             if path is not None:
                 await asyncio.to_thread(remove_tree, path)
@@ -143,9 +152,10 @@ class Sandbox:
         async with self._lock:
             if self._tier is None:
                 if self._run_as is not None:
-                    _check_reachable(self.workspace, self._run_as)
+                    _selftest.check_reachable(self.workspace, self._run_as)
                 if self._want_cgroups:
                     self._cgroups = await asyncio.to_thread(_cgroup.detect)
+                    await asyncio.to_thread(_cgroup.sweep, self._cgroups)
                 await self.check_workspace()
                 self._tier = await self._select_tier()
             return self._tier
@@ -271,6 +281,7 @@ class Sandbox:
             "tier": self._tier,
             "cgroup_version": self._cgroups.version,
             "cgroup_controllers": sorted(self._cgroups.enforced),
+            "write_time_quota": self.write_time_quota,
         }
 
     def _new_group(self, limits: Limits) -> CallGroup | None:
@@ -361,21 +372,7 @@ class Sandbox:
             self._running -= 1
             await asyncio.to_thread(prepared.release)
         await self.check_workspace()
-        notes = _UNSAFE_WARNING if tier == "none" else ""
-        if reason is not None:
-            note = _STOP_NOTES[reason].format(
-                timeout=timeout,
-                output=limits.output_kill_bytes,
-                bytes=limits.workspace_bytes,
-                files=limits.workspace_files,
-                memory=limits.total_memory_bytes,
-            )
-            notes += f"[sandbox] stopped: {note}\n"
-        stderr = err.text()
-        if notes:
-            stderr = (
-                f"{stderr}\n{notes}" if stderr and not stderr.endswith("\n") else stderr + notes
-            )
+        stderr = with_notes(err.text(), reason, timeout, limits, unsafe=tier == "none")
         return ExecResult(
             exit_code=proc.returncode if proc.returncode is not None else -9,
             stdout=out.text(),
@@ -395,36 +392,10 @@ class Sandbox:
         env: dict[str, str] | None,
         limits: Limits,
     ) -> Prepared:
-        if tier == "bubblewrap":
-            flags = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-            workspace_fd = os.open(self.workspace, flags)
-            read_end, write_end = os.pipe()
-            os.write(write_end, self._seccomp_program(tier))
-            os.close(write_end)
-            launch = _tiers.bubblewrap(
-                argv,
-                workspace_fd=workspace_fd,
-                seccomp_fd=read_end,
-                cwd=rel,
-                env=env,
-                limits=limits,
-            )
-            return Prepared(launch, [workspace_fd, read_end], None)
-        tmp = Path(tempfile.mkdtemp(dir=self._private_dir()))
-        if self._run_as is not None:
-            os.chown(tmp, self._run_as, self._run_as)
-        if tier == "unshare":
-            launch = _tiers.unshare(
-                argv,
-                workspace=self.workspace,
-                tmp=tmp,
-                seccomp=self._seccomp_program(tier),
-                cwd=rel,
-                env=env,
-            )
-        else:
-            launch = _tiers.unsafe(argv, workspace=self.workspace, tmp=tmp, cwd=rel, env=env)
-        return Prepared(launch, [], tmp)
+        private = self._private_dir() if tier != "bubblewrap" else None
+        seccomp = self._seccomp_program(tier) if tier != "none" else b""
+        spec = LaunchSpec(tier, argv, rel, env, limits, seccomp)
+        return prepare(spec, self.workspace, private, self._run_as)
 
     def _private_dir(self) -> Path:
         if self._private is None:
@@ -443,16 +414,3 @@ class Sandbox:
 
 PIPE = asyncio.subprocess.PIPE
 DEVNULL = asyncio.subprocess.DEVNULL
-
-
-def _check_reachable(workspace: Path, uid: int) -> None:
-    """As root, code runs as `uid`: every folder above the workspace must let it pass."""
-    for parent in workspace.resolve().parents:
-        info = parent.stat()
-        bit = stat.S_IXUSR if info.st_uid == uid else stat.S_IXOTH
-        if not info.st_mode & bit:
-            raise SandboxUnavailable(
-                f"sandboxed code runs as uid {uid}, which cannot reach the workspace "
-                f"{workspace}: {parent} is closed to others (mode {stat.S_IMODE(info.st_mode):o}). "
-                "Use a workspace outside it, or run agentloop as an ordinary user."
-            )

@@ -17,7 +17,7 @@ import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sandbox._types import ExecResult
+from sandbox._types import ExecResult, SandboxUnavailable
 
 PROBE_SOURCE = r"""
 import os, socket, sys
@@ -103,3 +103,20 @@ def _was_reached(listener: socket.socket) -> bool:
         return False
     connection.close()
     return True
+
+
+def check_reachable(workspace: Path, uid: int) -> None:
+    """As root, code runs as `uid`: every folder above the workspace must let it pass.
+
+    Raises:
+        SandboxUnavailable: A parent folder is closed to ``uid``.
+    """
+    for parent in workspace.resolve().parents:
+        info = parent.stat()
+        bit = stat.S_IXUSR if info.st_uid == uid else stat.S_IXOTH
+        if not info.st_mode & bit:
+            raise SandboxUnavailable(
+                f"sandboxed code runs as uid {uid}, which cannot reach the workspace "
+                f"{workspace}: {parent} is closed to others (mode {stat.S_IMODE(info.st_mode):o}). "
+                "Use a workspace outside it, or run agentloop as an ordinary user."
+            )

@@ -5,17 +5,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 import time
 from collections.abc import Callable, Coroutine
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sandbox import _tiers
 from sandbox._cgroup import CallGroup
 from sandbox._process import kill_tree, pump
 from sandbox._text import BoundedBuffer
 from sandbox._tiers import Launch
-from sandbox._types import Limits
+from sandbox._types import Limits, Tier
 from sandbox._workspace import Usage, remove_tree, scan
+
+_UNSAFE_WARNING = "[sandbox] WARNING: this ran WITHOUT isolation (unsafe mode)\n"
+_STOP_NOTES = {
+    "timeout": "the wall-clock timeout of {timeout:g} s was reached; the process tree was killed",
+    "output": "the output exceeded {output} bytes; the process tree was killed",
+    "workspace": "the workspace grew past its limit ({bytes} bytes, {files} entries); "
+    "the process tree was killed",
+    "memory": "the call used more than its {memory} bytes of memory; the kernel killed "
+    "processes in it",
+}
+
+
+def with_notes(
+    stderr: str, reason: str | None, timeout: float, limits: Limits, *, unsafe: bool
+) -> str:
+    """Standard error with the sandbox's own notes appended (why it stopped, unsafe)."""
+    notes = _UNSAFE_WARNING if unsafe else ""
+    if reason is not None:
+        note = _STOP_NOTES[reason].format(
+            timeout=timeout,
+            output=limits.output_kill_bytes,
+            bytes=limits.workspace_bytes,
+            files=limits.workspace_files,
+            memory=limits.total_memory_bytes,
+        )
+        notes += f"[sandbox] stopped: {note}\n"
+    if not notes:
+        return stderr
+    return f"{stderr}\n{notes}" if stderr and not stderr.endswith("\n") else stderr + notes
 
 
 async def supervise(
@@ -133,6 +165,61 @@ class Prepared:
         if self._tmp is not None:
             remove_tree(self._tmp)
             self._tmp = None
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """What to start, under which tier, with which limits and seccomp program."""
+
+    tier: Tier
+    argv: list[str]
+    cwd: PurePosixPath
+    env: dict[str, str] | None
+    limits: Limits
+    seccomp: bytes
+
+
+def prepare(
+    spec: LaunchSpec, workspace: Path, private: Path | None, run_as: int | None
+) -> Prepared:
+    """Build the launch of ``spec`` and what it holds on the host.
+
+    Args:
+        spec: The command and its tier.
+        workspace: The workspace's host path.
+        private: The sandbox's private host directory (for a per-call tmp; not bubblewrap).
+        run_as: The uid that owns the per-call tmp when the host is root.
+    """
+    if spec.tier == "bubblewrap":
+        flags = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        workspace_fd = os.open(workspace, flags)
+        read_end, write_end = os.pipe()
+        os.write(write_end, spec.seccomp)
+        os.close(write_end)
+        launch = _tiers.bubblewrap(
+            spec.argv,
+            workspace_fd=workspace_fd,
+            seccomp_fd=read_end,
+            cwd=spec.cwd,
+            env=spec.env,
+            limits=spec.limits,
+        )
+        return Prepared(launch, [workspace_fd, read_end], None)
+    tmp = Path(tempfile.mkdtemp(dir=private))
+    if run_as is not None:
+        os.chown(tmp, run_as, run_as)
+    if spec.tier == "unshare":
+        launch = _tiers.unshare(
+            spec.argv,
+            workspace=workspace,
+            tmp=tmp,
+            seccomp=spec.seccomp,
+            cwd=spec.cwd,
+            env=spec.env,
+        )
+    else:
+        launch = _tiers.unsafe(spec.argv, workspace=workspace, tmp=tmp, cwd=spec.cwd, env=spec.env)
+    return Prepared(launch, [], tmp)
 
 
 async def _feed(proc: asyncio.subprocess.Process, data: bytes) -> None:

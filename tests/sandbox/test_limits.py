@@ -9,6 +9,7 @@ user without delegation) those tests skip, as `Sandbox.enforcement` reports.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import Limits, Sandbox
+from sandbox._workspace import scan
 from tests.sandbox.conftest import make_sandbox, processes_matching
 
 pytestmark = pytest.mark.sandbox
@@ -122,3 +124,21 @@ async def test_a_call_cannot_start_more_tasks_than_its_pids_cgroup(capped: Sandb
     assert "refused" in result.stdout and not result.timed_out
     # Threads count too: the cap is per call, whatever else runs as this uid.
     assert int(result.stdout.split()[-1]) <= capped.limits.processes + 8
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting the size-limited tmpfs needs root")
+async def test_temporary_workspace_size_is_enforced_while_writing() -> None:
+    limits = Limits(workspace_bytes=8 << 20, workspace_files=500)
+    async with Sandbox.temporary(limits=limits) as box:
+        await box.ensure_ready()
+        assert box.write_time_quota
+        code = "import os\nfor i in range(64):\n    open(f'f{i}', 'wb').write(b'x' * (1 << 20))\n"
+        result = await box.exec(py(code), timeout=20)
+        assert "No space left on device" in result.stderr
+        # Measured from the host: never more than the limit was stored.
+        assert scan(box.workspace).bytes <= 8 << 20
+        many = await box.exec(py("for i in range(5000): open(f'e{i}', 'w')"), timeout=20)
+        assert "No space left on device" in many.stderr
+        assert scan(box.workspace).entries <= 501
+        workspace = box.workspace
+    assert not workspace.exists()
