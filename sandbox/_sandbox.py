@@ -365,7 +365,7 @@ class Sandbox:
                 functools.partial(watch_workspace, self.workspace, baseline, limits),
                 functools.partial(watch_memory, prepared.group),
             )
-            out, err, reason = await supervise(proc, stdin, timeout, limits, watch)
+            out, err, reason = await supervise(proc, stdin, timeout, limits, watch, prepared.group)
             if reason is None and prepared.group is not None and prepared.group.oom_kills():
                 reason = "memory"
         finally:
@@ -394,7 +394,8 @@ class Sandbox:
     ) -> Prepared:
         private = self._private_dir() if tier != "bubblewrap" else None
         seccomp = self._seccomp_program(tier) if tier != "none" else b""
-        spec = LaunchSpec(tier, argv, rel, env, limits, seccomp)
+        in_cgroup = bool(self._cgroups.parents)  # every call then gets a CallGroup
+        spec = LaunchSpec(tier, argv, rel, env, limits, seccomp, in_cgroup)
         return prepare(spec, self.workspace, private, self._run_as)
 
     def _private_dir(self) -> Path:

@@ -56,6 +56,7 @@ async def supervise(
     timeout: float,
     limits: Limits,
     watch: Callable[[Callable[[str], None]], Coroutine[Any, Any, None]],
+    group: CallGroup | None = None,
 ) -> tuple[BoundedBuffer, BoundedBuffer, str | None]:
     """Drain a process's output until it ends, stopping it on timeout, flood or a
     workspace over its limit (``watch`` calls ``stop``).
@@ -69,6 +70,8 @@ async def supervise(
         if not reasons:
             reasons.append(why)
         kill_tree(proc)
+        if group is not None:
+            group.kill_all()  # the command may be the namespace's pid 1 (--as-pid-1)
 
     out, err = BoundedBuffer(limits.output_bytes), BoundedBuffer(limits.output_bytes)
     assert proc.stdout is not None and proc.stderr is not None
@@ -177,6 +180,7 @@ class LaunchSpec:
     env: dict[str, str] | None
     limits: Limits
     seccomp: bytes
+    in_cgroup: bool = False
 
 
 def prepare(
@@ -203,6 +207,7 @@ def prepare(
             cwd=spec.cwd,
             env=spec.env,
             limits=spec.limits,
+            as_pid_1=spec.in_cgroup,
         )
         return Prepared(launch, [workspace_fd, read_end], None)
     tmp = Path(tempfile.mkdtemp(dir=private))

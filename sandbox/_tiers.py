@@ -66,6 +66,7 @@ def bubblewrap(
     cwd: PurePosixPath,
     env: dict[str, str] | None,
     limits: Limits,
+    as_pid_1: bool = False,
 ) -> Launch:
     """Command line for the bubblewrap tier.
 
@@ -76,13 +77,17 @@ def bubblewrap(
         cwd: Working directory relative to the workspace.
         env: Extra environment variables.
         limits: Limits (for the size of /tmp and /dev/shm).
+        as_pid_1: Run the command itself as pid 1, so /proc/1/cmdline is not bwrap's
+            command line (which names host paths). Only with a cgroup to kill the tree
+            by: a namespace's pid 1 ignores the parent-death signal, so without
+            bwrap's own init nothing else would end it when bwrap dies.
     """
     inner_cwd = INNER_WORKSPACE / cwd
     cmd = ["bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
     cmd += ["--unshare-uts", "--unshare-cgroup-try", "--disable-userns", "--die-with-parent"]
-    # --as-pid-1: the command itself is pid 1, so /proc/1/cmdline is not bwrap's
-    # command line (which names host paths).
-    cmd += ["--new-session", "--as-pid-1", "--hostname", "sandbox"]
+    cmd += ["--new-session", "--hostname", "sandbox"]
+    if as_pid_1:
+        cmd += ["--as-pid-1"]
     for top in _SYSTEM_DIRS:
         if os.path.islink(top):
             cmd += ["--symlink", os.readlink(top), top]

@@ -135,5 +135,7 @@ async def test_host_metadata_cannot_change(box: Sandbox, host_dir: Path) -> None
 
 
 async def test_proc_shows_no_bubblewrap_command_line(box: Sandbox) -> None:
+    if not box.enforcement["cgroup_controllers"]:
+        pytest.skip("without a cgroup to end the tree, bwrap's own init stays pid 1")
     result = await box.exec(["cat", "/proc/1/cmdline"], timeout=10)
     assert "bwrap" not in result.stdout and "--bind" not in result.stdout

@@ -145,3 +145,23 @@ def test_a_hard_link_is_never_chowned_or_chmodded(host_dir: Path) -> None:
     hand_over(workspace, _SANDBOX_UID if os.geteuid() == 0 else None)
     after = outside.stat()
     assert (after.st_uid, after.st_mode) == (before.st_uid, before.st_mode)
+
+
+async def test_a_temporary_workspace_the_model_locked_is_still_removed() -> None:
+    async with Sandbox.temporary() as box:
+        code = (
+            "import os\nos.makedirs('a/b/c')\nopen('a/b/c/f', 'w').write('x')\n"
+            "for d in ('a/b/c', 'a/b', 'a', '.'):\n    os.chmod(d, 0)\n"
+        )
+        result = await box.exec(["python3", "-I", "-c", code], timeout=10)
+        assert result.exit_code == 0, result.stderr
+        root = box.workspace.parent
+    assert not root.exists()
+
+
+async def test_proc_of_a_temporary_workspace_shows_no_host_path() -> None:
+    async with Sandbox.temporary() as box:
+        result = await box.exec(["cat", "/proc/self/mountinfo"], timeout=10)
+        if box.tier != "bubblewrap" or not box.write_time_quota:
+            pytest.skip("only a bubblewrap sandbox over its own tmpfs hides the host path")
+        assert str(box.workspace.parent) not in result.stdout
