@@ -173,21 +173,18 @@ class CallGroup:
         return self._freezer() is not None
 
     def freeze(self, frozen: bool) -> None:
-        """Freeze (or thaw) every task of the group; waits until the kernel is done."""
+        """Freeze (or thaw) every task of the group.
+
+        The kernel completes a freeze on its own (each task stops at its next return to
+        user space); nothing waits for it, so a call's reply is not delayed.
+        """
         path = self._freezer()
         if path is None:
             return
         if self._support.version == 2:
             _write(path / "cgroup.freeze", "1" if frozen else "0")
-            return
-        state = "FROZEN" if frozen else "THAWED"
-        _write(path / "freezer.state", state)
-        deadline = time.monotonic() + 5.0
-        while frozen and time.monotonic() < deadline:
-            if (path / "freezer.state").read_text().strip() == "FROZEN":
-                return
-            time.sleep(0.005)
-            _write(path / "freezer.state", state)
+        else:
+            _write(path / "freezer.state", "FROZEN" if frozen else "THAWED")
 
     def kill_all(self) -> None:
         """SIGKILL every task left in the group (thawing it so the kill takes effect)."""
