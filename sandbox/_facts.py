@@ -10,7 +10,7 @@ from sandbox._types import SandboxUnavailable, Tier
 _CONTROLS = {
     "memory": "memory per call (memfd and tmpfs included)",
     "pids": "processes per call",
-    "freezer": "nothing runs between python calls",
+    "freezer": "freezer between python calls (else SIGSTOP to the pid namespace)",
 }
 
 

@@ -9,6 +9,7 @@ import resource
 import signal
 from collections.abc import Callable
 
+from sandbox import _stopper
 from sandbox._cgroup import CallGroup, enter
 from sandbox._text import BoundedBuffer
 from sandbox._tiers import Launch
@@ -138,25 +139,37 @@ class SandboxProcess:
         self._tasks = tasks
         self._cleanup = cleanup
         self._group = group
+        self._pid_namespace: str | None = None
         self.killed_reason: str | None = None
 
     @property
     def can_freeze(self) -> bool:
-        """True when `pause` really stops every task (a cgroup freezer is in use)."""
-        return self._group is not None and self._group.can_freeze
+        """True when `pause` really stops every task: a cgroup freezer, or (without one)
+        SIGSTOP to every process of the tree's pid namespace."""
+        if self._group is not None and self._group.can_freeze:
+            return True
+        return self._namespace() is not None
+
+    def _namespace(self) -> str | None:
+        if self._pid_namespace is None and self._proc.returncode is None:
+            self._pid_namespace = _stopper.namespace_of(self._proc.pid)
+        return self._pid_namespace
 
     async def pause(self) -> None:
-        """Freeze the whole tree (threads and children included) until `resume`.
-
-        A no-op without a cgroup freezer (see `can_freeze`).
-        """
-        if self._group is not None and self._proc.returncode is None:
+        """Freeze the whole tree (threads and children included) until `resume`."""
+        if self._proc.returncode is not None:
+            return
+        if self._group is not None and self._group.can_freeze:
             await asyncio.to_thread(self._group.freeze, True)
+        elif (namespace := self._namespace()) is not None:
+            await asyncio.to_thread(_stopper.stop_namespace, namespace)
 
     async def resume(self) -> None:
         """Thaw what `pause` froze."""
-        if self._group is not None:
+        if self._group is not None and self._group.can_freeze:
             await asyncio.to_thread(self._group.freeze, False)
+        elif self._pid_namespace is not None:
+            await asyncio.to_thread(_stopper.continue_namespace, self._pid_namespace)
 
     @property
     def stdin(self) -> asyncio.StreamWriter:

@@ -119,28 +119,35 @@ async def test_a_forged_reply_frame_is_never_taken_as_a_result(registry: ToolReg
     await context.aclose()
 
 
-async def test_threads_started_by_a_call_do_not_run_between_calls(
-    registry: ToolRegistry, box: Sandbox
-) -> None:
-    context = ToolContext(run_id="frozen")
-    code = (
-        "import threading, time\n"
-        "def tick():\n"
-        "    while True:\n"
-        "        with open('ticks', 'a') as f: f.write('x')\n"
-        "        time.sleep(0.01)\n"
-        "threading.Thread(target=tick, daemon=True).start(); time.sleep(0.2)\n"
-    )
-    assert (await run(registry, context, code))[0]
-    worker = context.state["tools.builtin.python.worker"]
-    if not worker._process.can_freeze:
+@pytest.mark.parametrize("cgroups", [True, False], ids=["freezer", "sigstop"])
+async def test_threads_and_children_do_not_run_between_calls(cgroups: bool) -> None:
+    async with Sandbox.temporary(cgroups=cgroups) as box:
+        try:
+            await box.ensure_ready()
+        except SandboxUnavailable as exc:
+            pytest.skip(f"no isolation here: {exc}")
+        registry = ToolRegistry([python_tool(box, PythonPolicy(timeout=5))])
+        context = ToolContext(run_id="frozen")
+        code = (
+            "import os, threading, time\n"
+            "def tick(name):\n"
+            "    while True:\n"
+            "        with open(name, 'a') as f: f.write('x')\n"
+            "        time.sleep(0.01)\n"
+            "threading.Thread(target=tick, args=('thread',), daemon=True).start()\n"
+            "if os.fork() == 0:\n    tick('child')\n"
+            "time.sleep(0.2)\n"
+        )
+        assert (await run(registry, context, code))[0]
+        worker = context.state["tools.builtin.python.worker"]
+        if not worker._process.can_freeze:
+            await context.aclose()
+            pytest.skip(f"nothing can stop the tree here: {box.enforcement}")
+        ticks = [box.workspace / "thread", box.workspace / "child"]
+        time.sleep(0.05)  # the kernel completes a cgroup freeze on its own, within moments
+        sizes = [path.stat().st_size for path in ticks]
+        time.sleep(0.5)
+        assert [path.stat().st_size for path in ticks] == sizes  # stopped between calls
+        assert (await run(registry, context, "import time; time.sleep(0.2)"))[0]
+        assert all(p.stat().st_size > n for p, n in zip(ticks, sizes, strict=True))
         await context.aclose()
-        pytest.skip(f"no freezer cgroup here: {box.enforcement}")
-    ticks = box.workspace / "ticks"
-    time.sleep(0.05)  # the kernel completes the freeze on its own, within moments
-    size = ticks.stat().st_size
-    time.sleep(0.5)
-    assert ticks.stat().st_size == size  # frozen between calls
-    assert (await run(registry, context, "import time; time.sleep(0.2)"))[0]
-    assert ticks.stat().st_size > size  # and running again during the next call
-    await context.aclose()
