@@ -31,6 +31,7 @@ _SYS_MOUNT_SETATTR = 442  # also a new syscall: one number everywhere
 _AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
 _ATTR_RDONLY, _ATTR_NOSUID, _ATTR_NODEV = 0x1, 0x2, 0x4
 _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 
 
@@ -126,7 +127,22 @@ def _setattr(libc: ctypes.CDLL, path: str, flags: int, attr_set: int, attr_clr: 
         raise OSError(ctypes.get_errno(), f"mount_setattr failed for {path}")
 
 
-def _freeze_host_tree(writable: list[str]) -> None:
+def _hide_unused_tops(libc: ctypes.CDLL, needed: list[str]) -> None:
+    """Cover every top-level directory that holds nothing ``needed`` with an empty
+    read-only tmpfs: Landlock does not stop ``stat`` or ``readlink``, so names, sizes
+    and sockets under /home, /root, /run, /var, ... would otherwise be visible."""
+    tops = {"/" + p.strip("/").split("/")[0] for p in needed if p.startswith("/")}
+    flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    for name in sorted(os.listdir("/")):
+        path = "/" + name
+        if path in tops or os.path.islink(path) or not os.path.isdir(path):
+            continue
+        encoded = path.encode()
+        if libc.mount(b"tmpfs", encoded, b"tmpfs", flags, b"size=4k,nr_inodes=1,mode=0555"):
+            raise OSError(ctypes.get_errno(), f"hiding {path} failed")
+
+
+def _freeze_host_tree(writable: list[str], needed: list[str]) -> None:
     """Make every mount read-only except ``writable`` directories (bound onto themselves).
 
     Landlock does not cover metadata: without this, code could chmod, chown or utime
@@ -138,6 +154,7 @@ def _freeze_host_tree(writable: list[str]) -> None:
     if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         raise OSError(ctypes.get_errno(), "making mounts private failed")
     _setattr(libc, "/", _AT_RECURSIVE, _ATTR_RDONLY | _ATTR_NOSUID, 0)
+    _hide_unused_tops(libc, [*needed, *writable])
     for path in writable:
         if not os.path.isdir(path):
             continue
@@ -161,7 +178,7 @@ def main() -> None:
     """Apply the restrictions described by the JSON argument and exec the command."""
     spec = json.loads(sys.argv[1])
     try:
-        _freeze_host_tree(spec["write"])
+        _freeze_host_tree(spec["write"], spec["read"])
         _restrict(spec["read"], spec["write"])
         _load_seccomp(bytes.fromhex(spec["seccomp"]))
         os.chdir(spec["cwd"])

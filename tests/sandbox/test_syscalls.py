@@ -139,3 +139,31 @@ async def test_proc_shows_no_bubblewrap_command_line(box: Sandbox) -> None:
         pytest.skip("without a cgroup to end the tree, bwrap's own init stays pid 1")
     result = await box.exec(["cat", "/proc/1/cmdline"], timeout=10)
     assert "bwrap" not in result.stdout and "--bind" not in result.stdout
+
+
+async def test_unneeded_host_directories_show_nothing(box: Sandbox) -> None:
+    """Not even ``stat``: Landlock stops listing, not looking up a known name."""
+    workspace_top = "/" + str(box.workspace).strip("/").split("/")[0]
+    shown = {"/usr", "/bin", "/sbin", "/etc", "/proc", "/dev", workspace_top}
+    probes = []
+    for name in sorted(os.listdir("/")):
+        path = "/" + name
+        if path in shown or name.startswith("lib") or os.path.islink(path):
+            continue
+        try:
+            children = os.listdir(path) if os.path.isdir(path) else []
+        except OSError:
+            continue
+        if children:
+            probes.append(f"{path}/{children[0]}")  # the host sees this entry
+    assert probes, "this host has no other non-empty top-level directory to probe"
+    code = (
+        "import os, sys\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n        os.lstat(path); print(path, 'SEEN')\n"
+        "    except OSError as exc:\n        print(path, 'hidden', exc.errno)\n"
+    )
+    result = await box.exec(["python3", "-I", "-c", code, *probes], timeout=10)
+    seen = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert set(seen) == set(probes), result.stderr
+    assert not [path for path, verdict in seen.items() if verdict == "SEEN"], seen
