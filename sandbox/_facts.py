@@ -10,7 +10,12 @@ from sandbox._types import SandboxUnavailable, Tier
 _CONTROLS = {
     "memory": "memory per call (memfd and tmpfs included)",
     "pids": "processes per call",
-    "freezer": "freezer between python calls (else SIGSTOP to the pid namespace)",
+    "freezer": "frozen between python calls",
+}
+_FALLBACKS = {
+    "memory": "memory per call (only RLIMIT_AS per process, which memfd and tmpfs escape)",
+    "pids": "processes per call (only RLIMIT_NPROC, counted per user)",
+    "freezer": "the cgroup freezer (SIGSTOP stops the python worker between calls)",
 }
 
 
@@ -47,7 +52,7 @@ class Enforcement:
         quota = "enforced while writing" if self.write_time_quota else "polled"
         text += f"; temporary workspace size {quota}"
         if self.missing:
-            text += "; NOT enforced here: " + ", ".join(_CONTROLS[name] for name in self.missing)
+            text += "; NOT enforced here: " + ", ".join(_FALLBACKS[name] for name in self.missing)
         return text
 
 
