@@ -50,8 +50,15 @@ def _walk(root: Path, visit: _Visit | None = None) -> Usage:
     total = 0
     entries = 0
     try:
-        root_fd = os.open(root, _DIR_FLAGS)
+        parent_fd = os.open(root.parent, _DIR_FLAGS)
     except OSError:
+        return Usage(0, 0)
+    try:
+        # Through _open_dir: a root the model closed (mode 0) is reopened for its owner.
+        root_fd = _open_dir(parent_fd, root.name)
+    finally:
+        os.close(parent_fd)
+    if root_fd is None:
         return Usage(0, 0)
     stack = [(root_fd, 0)]
     while stack:

@@ -165,3 +165,11 @@ async def test_proc_of_a_temporary_workspace_shows_no_host_path() -> None:
         if box.tier != "bubblewrap" or not box.write_time_quota:
             pytest.skip("only a bubblewrap sandbox over its own tmpfs hides the host path")
         assert str(box.workspace.parent) not in result.stdout
+
+
+async def test_a_closed_workspace_root_is_still_measured(box: Sandbox) -> None:
+    code = "open('big', 'wb').write(b'x' * (1 << 20)); import os; os.chmod('.', 0)"
+    result = await box.exec(["python3", "-I", "-c", code], timeout=10)
+    assert result.exit_code == 0, result.stderr
+    usage = await box.check_workspace()
+    assert usage.entries == 1 and usage.bytes >= 1 << 20
