@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import sandbox
 from agentloop.backend import ChatRequest, ModelReply, OpenAIBackend
 from agentloop.config import AgentConfig
 from agentloop.context import resolve_window
@@ -145,9 +146,18 @@ async def diagnose(
             checked = await mcp_findings(backend, mcp)
             findings.extend(checked)
             works = works and all(f.status != "fail" for f in checked)
+        findings.append(await _sandbox_finding())
         return Report(tuple(findings), tool_calls_work=works)
     finally:
         await backend.aclose()
+
+
+async def _sandbox_finding() -> Finding:
+    facts = await sandbox.enforcement()
+    if facts.tier is None:
+        return Finding("warn", "sandbox", facts.summary(), "apt-get install bubblewrap")
+    fix = "run as root, or give this user a delegated cgroup" if facts.missing else ""
+    return Finding("warn" if facts.missing else "ok", "sandbox", facts.summary(), fix)
 
 
 async def _reachable(backend: OpenAIBackend, findings: list[Finding], wanted: str | None) -> bool:

@@ -10,9 +10,10 @@ Example:
         assert result.stdout == "42\\n"
 """
 
+from sandbox._facts import Enforcement, enforcement
 from sandbox._process import SandboxProcess
 from sandbox._sandbox import Sandbox
-from sandbox._text import BoundedBuffer, sanitize_text
+from sandbox._text import BoundedBuffer, has_unsafe_chars, sanitize_text
 from sandbox._types import (
     ISOLATED_TIERS,
     ExecResult,
@@ -27,6 +28,7 @@ from sandbox._workspace import Usage, open_inside, resolve_inside
 __all__ = [
     "ISOLATED_TIERS",
     "BoundedBuffer",
+    "Enforcement",
     "ExecResult",
     "Limits",
     "Sandbox",
@@ -36,6 +38,8 @@ __all__ = [
     "Tier",
     "Usage",
     "WorkspaceError",
+    "enforcement",
+    "has_unsafe_chars",
     "open_inside",
     "resolve_inside",
     "sanitize_text",

@@ -27,11 +27,26 @@ _ALL_V1 = (1 << 13) - 1
 _REFER, _TRUNCATE, _IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1, 2
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2
+_SYS_MOUNT_SETATTR = 442  # also a new syscall: one number everywhere
+_AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
+_ATTR_RDONLY, _ATTR_NOSUID, _ATTR_NODEV = 0x1, 0x2, 0x4
+_MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 
 
 class _PathBeneath(ctypes.Structure):
     _pack_ = 1
     _fields_ = (("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = (
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    )
 
 
 class _SockFprog(ctypes.Structure):
@@ -104,6 +119,53 @@ def _add_rule(libc: ctypes.CDLL, ruleset: int, path: str, bits: int, file_bits: 
         os.close(fd)
 
 
+def _setattr(libc: ctypes.CDLL, path: str, flags: int, attr_set: int, attr_clr: int) -> None:
+    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    size = ctypes.c_size_t(ctypes.sizeof(attr))
+    target = path.encode()
+    if libc.syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, target, flags, ctypes.byref(attr), size):
+        raise OSError(ctypes.get_errno(), f"mount_setattr failed for {path}")
+
+
+def _hide_unused_tops(libc: ctypes.CDLL, needed: list[str]) -> None:
+    """Cover every top-level directory that holds nothing ``needed`` with an empty
+    read-only tmpfs: Landlock does not stop ``stat`` or ``readlink``, so names, sizes
+    and sockets under /home, /root, /run, /var, ... would otherwise be visible."""
+    tops = {"/" + p.strip("/").split("/")[0] for p in needed if p.startswith("/")}
+    flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    for name in sorted(os.listdir("/")):
+        path = "/" + name
+        if path in tops or os.path.islink(path) or not os.path.isdir(path):
+            continue
+        encoded = path.encode()
+        if libc.mount(b"tmpfs", encoded, b"tmpfs", flags, b"size=4k,nr_inodes=1,mode=0555"):
+            raise OSError(ctypes.get_errno(), f"hiding {path} failed")
+
+
+def _freeze_host_tree(writable: list[str], needed: list[str]) -> None:
+    """Make every mount read-only except ``writable`` directories (bound onto themselves).
+
+    Landlock does not cover metadata: without this, code could chmod, chown or utime
+    host files its uid owns. Runs with the capabilities ``unshare --keep-caps`` left in
+    the new user namespace, which are then dropped (ambient set cleared before exec).
+    """
+    libc = _libc()
+    libc.syscall.restype = ctypes.c_long
+    if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), "making mounts private failed")
+    _setattr(libc, "/", _AT_RECURSIVE, _ATTR_RDONLY | _ATTR_NOSUID, 0)
+    _hide_unused_tops(libc, [*needed, *writable])
+    for path in writable:
+        if not os.path.isdir(path):
+            continue
+        encoded = path.encode()
+        if libc.mount(encoded, encoded, None, _MS_BIND, None) != 0:
+            raise OSError(ctypes.get_errno(), f"binding {path} failed")
+        _setattr(libc, path, 0, _ATTR_NOSUID | _ATTR_NODEV, _ATTR_RDONLY)
+    if libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "clearing ambient capabilities failed")
+
+
 def _load_seccomp(program: bytes) -> None:
     libc = _libc()
     buffer = ctypes.create_string_buffer(program, len(program))
@@ -116,6 +178,7 @@ def main() -> None:
     """Apply the restrictions described by the JSON argument and exec the command."""
     spec = json.loads(sys.argv[1])
     try:
+        _freeze_host_tree(spec["write"], spec["read"])
         _restrict(spec["read"], spec["write"])
         _load_seccomp(bytes.fromhex(spec["seccomp"]))
         os.chdir(spec["cwd"])

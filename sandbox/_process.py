@@ -9,6 +9,8 @@ import resource
 import signal
 from collections.abc import Callable
 
+from sandbox import _stopper
+from sandbox._cgroup import CallGroup, enter
 from sandbox._text import BoundedBuffer
 from sandbox._tiers import Launch
 from sandbox._types import Limits
@@ -28,7 +30,9 @@ def count_tasks(uid: int) -> int:
     return count
 
 
-def _rlimit_setter(limits: Limits, nproc: int) -> Callable[[], None]:
+def _child_setup(
+    limits: Limits, nproc: int, procs_files: list[str], run_as: int | None
+) -> Callable[[], None]:
     values = (
         (resource.RLIMIT_CPU, limits.cpu_seconds),
         (resource.RLIMIT_AS, limits.memory_bytes),
@@ -39,8 +43,14 @@ def _rlimit_setter(limits: Limits, nproc: int) -> Callable[[], None]:
     )
 
     def apply() -> None:  # runs in the child between fork and exec
+        # Enter the call's cgroups while still root (their files are root's), then drop.
+        enter(procs_files)
         for which, value in values:
             resource.setrlimit(which, (value, value))
+        if run_as is not None:
+            os.setgroups([])
+            os.setresgid(run_as, run_as, run_as)
+            os.setresuid(run_as, run_as, run_as)
 
     return apply
 
@@ -52,6 +62,7 @@ async def start(
     run_as: int | None,
     stdin: int,
     stream_limit: int = 1 << 16,
+    group: CallGroup | None = None,
 ) -> asyncio.subprocess.Process:
     """Start the host process of a sandboxed command in its own session.
 
@@ -61,12 +72,11 @@ async def start(
         run_as: When running as root, the unprivileged uid (and gid) to drop to first.
         stdin: ``asyncio.subprocess.PIPE`` or ``DEVNULL``.
         stream_limit: Longest line the stdout reader accepts (for line protocols).
+        group: The call's cgroups, entered before exec.
     """
     uid = os.getuid() if run_as is None else run_as
     nproc = count_tasks(uid) + limits.processes
-    drop: dict[str, object] = {}
-    if run_as is not None:
-        drop = {"user": run_as, "group": run_as, "extra_groups": []}
+    procs = group.procs_files if group is not None else []
     return await asyncio.create_subprocess_exec(
         *launch.argv,
         stdin=stdin,
@@ -77,8 +87,7 @@ async def start(
         pass_fds=launch.pass_fds,
         start_new_session=True,
         limit=stream_limit,
-        preexec_fn=_rlimit_setter(limits, nproc),
-        **drop,  # type: ignore[arg-type]
+        preexec_fn=_child_setup(limits, nproc, procs, run_as),
     )
 
 
@@ -123,12 +132,44 @@ class SandboxProcess:
         stderr: BoundedBuffer,
         tasks: list[asyncio.Task[None]],
         cleanup: Callable[[], None],
+        group: CallGroup | None = None,
     ) -> None:
         self._proc = proc
         self._stderr = stderr
         self._tasks = tasks
         self._cleanup = cleanup
+        self._group = group
+        self._pid_namespace: str | None = None
         self.killed_reason: str | None = None
+
+    @property
+    def can_freeze(self) -> bool:
+        """True when `pause` really stops every task: a cgroup freezer, or (without one)
+        SIGSTOP to every process of the tree's pid namespace."""
+        if self._group is not None and self._group.can_freeze:
+            return True
+        return self._namespace() is not None
+
+    def _namespace(self) -> str | None:
+        if self._pid_namespace is None and self._proc.returncode is None:
+            self._pid_namespace = _stopper.namespace_of(self._proc.pid)
+        return self._pid_namespace
+
+    async def pause(self) -> None:
+        """Freeze the whole tree (threads and children included) until `resume`."""
+        if self._proc.returncode is not None:
+            return
+        if self._group is not None and self._group.can_freeze:
+            await asyncio.to_thread(self._group.freeze, True)
+        elif (namespace := self._namespace()) is not None:
+            await asyncio.to_thread(_stopper.stop_namespace, namespace)
+
+    async def resume(self) -> None:
+        """Thaw what `pause` froze."""
+        if self._group is not None and self._group.can_freeze:
+            await asyncio.to_thread(self._group.freeze, False)
+        elif self._pid_namespace is not None:
+            await asyncio.to_thread(_stopper.continue_namespace, self._pid_namespace)
 
     @property
     def stdin(self) -> asyncio.StreamWriter:
@@ -155,6 +196,8 @@ class SandboxProcess:
         """Kill the whole tree now (from a callback), remembering why."""
         self.killed_reason = self.killed_reason or reason
         kill_tree(self._proc)
+        if self._group is not None:
+            self._group.kill_all()  # a frozen task dies only once thawed
 
     async def wait(self) -> int:
         """Wait for the process to end and return its exit status."""
@@ -163,6 +206,8 @@ class SandboxProcess:
     async def kill(self) -> None:
         """End the whole process tree and release what the process held (idempotent)."""
         kill_tree(self._proc)
+        if self._group is not None:
+            self._group.kill_all()
         await self._proc.wait()
         if self._proc.stdin is not None:
             # Close the pipe while the loop runs; left to the garbage collector it is

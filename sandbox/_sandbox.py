@@ -7,30 +7,32 @@ import functools
 import logging
 import os
 import shutil
-import socket
 import stat
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-from sandbox import _tiers
+from sandbox import _cgroup, _quota, _selftest, _tiers
+from sandbox._cgroup import CallGroup, CgroupSupport
 from sandbox._launcher import landlock_abi
 from sandbox._process import SandboxProcess, pump, start
 from sandbox._seccomp import build_filter_bpf
-from sandbox._supervise import Prepared, supervise, watch_workspace
+from sandbox._supervise import (
+    LaunchSpec,
+    Prepared,
+    prepare,
+    supervise,
+    watch_all,
+    watch_memory,
+    watch_workspace,
+    with_notes,
+)
 from sandbox._text import BoundedBuffer
 from sandbox._types import ExecResult, Limits, SandboxError, SandboxUnavailable, Tier
-from sandbox._workspace import Usage, resolve_inside, scan
+from sandbox._workspace import Usage, hand_over, remove_tree, resolve_inside
 
 _log = logging.getLogger(__name__)
 _NOBODY = 65534
-_UNSAFE_WARNING = "[sandbox] WARNING: this ran WITHOUT isolation (unsafe mode)\n"
-_STOP_NOTES = {
-    "timeout": "the wall-clock timeout of {timeout:g} s was reached; the process tree was killed",
-    "output": "the output exceeded {output} bytes; the process tree was killed",
-    "workspace": "the workspace grew past its limit ({bytes} bytes, {files} entries); "
-    "the process tree was killed",
-}
 
 
 class Sandbox:
@@ -50,7 +52,10 @@ class Sandbox:
         allow_unsafe: Run without isolation when no tier works (warns on every call).
         run_as: When running as root, the unprivileged uid to drop to before starting
             anything; default: the workspace owner, or 65534 if root owns it. As root,
-            the workspace is handed (chown) to that uid so the sandbox can write it.
+            the workspace is handed (chown) to that uid so the sandbox can write it;
+            only while no sandboxed process of this object runs.
+        cgroups: Put every call in its own cgroups (memory, pids, freezer) where the
+            host allows it; False: rlimits only.
     """
 
     def __init__(
@@ -61,6 +66,7 @@ class Sandbox:
         tier: Tier | None = None,
         allow_unsafe: bool = False,
         run_as: int | None = None,
+        cgroups: bool = True,
     ) -> None:
         self.workspace = Path(workspace).absolute()
         self.workspace.mkdir(parents=True, exist_ok=True)
@@ -72,9 +78,14 @@ class Sandbox:
         self._lock = asyncio.Lock()
         self._owned_root: Path | None = None
         self._private: Path | None = None
-        self._seccomp: bytes | None = None
+        self._seccomp: dict[Tier, bytes] = {}
         self._live: set[SandboxProcess] = set()
         self._closed = False
+        self._running = 0
+        self._starting = 0
+        self.write_time_quota = False
+        self._want_cgroups = cgroups
+        self._cgroups = CgroupSupport()
         self._run_as = self._pick_uid(run_as)
 
     @classmethod
@@ -88,6 +99,11 @@ class Sandbox:
         root.chmod(0o711)
         sandbox = cls(root / "workspace", **options)  # type: ignore[arg-type]
         sandbox._owned_root = root
+        # As root, the kernel enforces the size while files are written.
+        limits = sandbox.limits
+        sandbox.write_time_quota = _quota.mount_limited(
+            sandbox.workspace, limits.workspace_bytes, limits.workspace_files, sandbox._run_as
+        )
         return sandbox
 
     async def __aenter__(self) -> Sandbox:
@@ -101,11 +117,17 @@ class Sandbox:
         workspace, if this sandbox made it). A spawn still starting is ended as it
         completes."""
         self._closed = True
+        deadline = time.monotonic() + 10.0
+        while self._starting and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # a spawn in flight kills itself on completion
         for process in list(self._live):
             await process.kill()
+        if self.write_time_quota:
+            _quota.unmount(self.workspace)
+            self.write_time_quota = False
         for path in (self._private, self._owned_root):
             if path is not None:
-                await asyncio.to_thread(shutil.rmtree, path, True)
+                await asyncio.to_thread(remove_tree, path)
         self._private = None
         self._owned_root = None
 
@@ -130,7 +152,11 @@ class Sandbox:
         async with self._lock:
             if self._tier is None:
                 if self._run_as is not None:
-                    _check_reachable(self.workspace, self._run_as)
+                    _selftest.check_reachable(self.workspace, self._run_as)
+                if self._want_cgroups:
+                    self._cgroups = await asyncio.to_thread(_cgroup.detect)
+                    await asyncio.to_thread(_cgroup.sweep, self._cgroups)
+                await self.check_workspace()
                 self._tier = await self._select_tier()
             return self._tier
 
@@ -194,15 +220,19 @@ class Sandbox:
         rel = resolve_inside(self.workspace, cwd or ".")
         baseline = await self.check_workspace()
         prepared = self._prepare(tier, argv, rel, env, limits)
+        self._starting += 1  # until it is in self._live
         try:
+            prepared.group = self._new_group(limits)
             proc = await start(
                 prepared.launch,
                 limits=limits,
                 run_as=self._run_as,
                 stdin=PIPE,
                 stream_limit=8 << 20,
+                group=prepared.group,
             )
         except BaseException:
+            self._starting -= 1
             prepared.release()
             raise
         finally:
@@ -219,13 +249,15 @@ class Sandbox:
                 pump(proc.stderr, stderr, lambda: stop("output"), limits.output_kill_bytes)
             ),
             asyncio.create_task(watch_workspace(self.workspace, baseline, limits, stop)),
+            asyncio.create_task(watch_memory(prepared.group, stop)),
         ]
 
         def release() -> None:
             prepared.release()
             self._live.discard(holder[0])
 
-        holder.append(SandboxProcess(proc, stderr, tasks, release))
+        holder.append(SandboxProcess(proc, stderr, tasks, release, prepared.group))
+        self._starting -= 1
         if self._closed:  # closed while this process was starting: it must not outlive us
             await holder[0].kill()
             raise SandboxError("the sandbox was closed while the process was starting")
@@ -233,10 +265,30 @@ class Sandbox:
         return holder[0]
 
     async def check_workspace(self) -> Usage:
-        """Measure the workspace, strip setuid/setgid bits and (as root) hand it over."""
-        return await asyncio.to_thread(
-            scan, self.workspace, chown_to=self._run_as, strip_setid=True
-        )
+        """Measure the workspace and strip setuid/setgid bits, by descriptors only.
+
+        As root, entries owned by anyone else are also handed to the sandbox uid, but
+        only while no sandboxed process of this object runs.
+        """
+        idle = not (self._live or self._running or self._starting)
+        owner = self._run_as if idle else None
+        return await asyncio.to_thread(hand_over, self.workspace, owner)
+
+    @property
+    def enforcement(self) -> dict[str, object]:
+        """What this sandbox enforces here (after `ensure_ready`), for diagnostics."""
+        return {
+            "tier": self._tier,
+            "cgroup_version": self._cgroups.version,
+            "cgroup_controllers": sorted(self._cgroups.enforced),
+            "write_time_quota": self.write_time_quota,
+        }
+
+    def _new_group(self, limits: Limits) -> CallGroup | None:
+        if not self._cgroups.parents:
+            return None
+        # A few tasks more than the model's budget: bwrap's own processes and the shell.
+        return CallGroup(self._cgroups, limits.total_memory_bytes, limits.processes + 8)
 
     def _pick_uid(self, run_as: int | None) -> int | None:
         if os.geteuid() != 0:
@@ -275,23 +327,12 @@ class Sandbox:
             return "unshare or Landlock is missing"
         if not os.path.exists(_tiers.SYSTEM_PYTHON):
             return f"{_tiers.SYSTEM_PYTHON} is missing"
-        canary = self._private_dir() / "canary"
-        canary.write_text("host secret\n")
-        canary.chmod(0o644)
-        with socket.create_server(("127.0.0.1", 0)) as listener:
-            port = listener.getsockname()[1]
-            argv = [_tiers.SYSTEM_PYTHON, "-I", "-S", "-c", _tiers.PROBE_SOURCE]
-            try:
-                result = await self._run(
-                    tier, [*argv, str(canary), str(port)], None, None, None, 20.0, self.limits
-                )
-            except OSError as exc:
-                return f"cannot start: {exc}"
-        lines = result.stdout.strip().splitlines()
-        if not lines or not lines[-1].startswith("probe-finished"):
-            return f"self-test did not run (exit {result.exit_code}): {result.stderr.strip()[:300]}"
-        breaches = lines[-1].split()[1:]
-        return f"breach: {', '.join(breaches)}" if breaches else None
+        argv = [_tiers.SYSTEM_PYTHON, "-I", "-S", "-c", _selftest.PROBE_SOURCE]
+
+        async def run(args: list[str]) -> ExecResult:
+            return await self._run(tier, [*argv, *args], None, None, None, 20.0, self.limits)
+
+        return await _selftest.probe(self._private_dir(), self._run_as, run)
 
     async def _run(
         self,
@@ -307,35 +348,31 @@ class Sandbox:
         rel = resolve_inside(self.workspace, cwd or ".")
         baseline = await self.check_workspace()
         prepared = self._prepare(tier, argv, rel, env, limits)
+        self._running += 1
         try:
             try:
+                prepared.group = self._new_group(limits)
                 proc = await start(
                     prepared.launch,
                     limits=limits,
                     run_as=self._run_as,
                     stdin=DEVNULL if stdin is None else PIPE,
+                    group=prepared.group,
                 )
             finally:
                 prepared.close_fds()
-            watch = functools.partial(watch_workspace, self.workspace, baseline, limits)
-            out, err, reason = await supervise(proc, stdin, timeout, limits, watch)
+            watch = watch_all(
+                functools.partial(watch_workspace, self.workspace, baseline, limits),
+                functools.partial(watch_memory, prepared.group),
+            )
+            out, err, reason = await supervise(proc, stdin, timeout, limits, watch, prepared.group)
+            if reason is None and prepared.group is not None and prepared.group.oom_kills():
+                reason = "memory"
         finally:
-            prepared.release()
+            self._running -= 1
+            await asyncio.to_thread(prepared.release)
         await self.check_workspace()
-        notes = _UNSAFE_WARNING if tier == "none" else ""
-        if reason is not None:
-            note = _STOP_NOTES[reason].format(
-                timeout=timeout,
-                output=limits.output_kill_bytes,
-                bytes=limits.workspace_bytes,
-                files=limits.workspace_files,
-            )
-            notes += f"[sandbox] stopped: {note}\n"
-        stderr = err.text()
-        if notes:
-            stderr = (
-                f"{stderr}\n{notes}" if stderr and not stderr.endswith("\n") else stderr + notes
-            )
+        stderr = with_notes(err.text(), reason, timeout, limits, unsafe=tier == "none")
         return ExecResult(
             exit_code=proc.returncode if proc.returncode is not None else -9,
             stdout=out.text(),
@@ -355,36 +392,11 @@ class Sandbox:
         env: dict[str, str] | None,
         limits: Limits,
     ) -> Prepared:
-        if tier == "bubblewrap":
-            flags = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-            workspace_fd = os.open(self.workspace, flags)
-            read_end, write_end = os.pipe()
-            os.write(write_end, self._seccomp_program())
-            os.close(write_end)
-            launch = _tiers.bubblewrap(
-                argv,
-                workspace_fd=workspace_fd,
-                seccomp_fd=read_end,
-                cwd=rel,
-                env=env,
-                limits=limits,
-            )
-            return Prepared(launch, [workspace_fd, read_end], None)
-        tmp = Path(tempfile.mkdtemp(dir=self._private_dir()))
-        if self._run_as is not None:
-            os.chown(tmp, self._run_as, self._run_as)
-        if tier == "unshare":
-            launch = _tiers.unshare(
-                argv,
-                workspace=self.workspace,
-                tmp=tmp,
-                seccomp=self._seccomp_program(),
-                cwd=rel,
-                env=env,
-            )
-        else:
-            launch = _tiers.unsafe(argv, workspace=self.workspace, tmp=tmp, cwd=rel, env=env)
-        return Prepared(launch, [], tmp)
+        private = self._private_dir() if tier != "bubblewrap" else None
+        seccomp = self._seccomp_program(tier) if tier != "none" else b""
+        in_cgroup = bool(self._cgroups.parents)  # every call then gets a CallGroup
+        spec = LaunchSpec(tier, argv, rel, env, limits, seccomp, in_cgroup)
+        return prepare(spec, self.workspace, private, self._run_as)
 
     def _private_dir(self) -> Path:
         if self._private is None:
@@ -395,24 +407,11 @@ class Sandbox:
             )
         return self._private
 
-    def _seccomp_program(self) -> bytes:
-        if self._seccomp is None:
-            self._seccomp = build_filter_bpf()
-        return self._seccomp
+    def _seccomp_program(self, tier: Tier) -> bytes:
+        if tier not in self._seccomp:
+            self._seccomp[tier] = build_filter_bpf(unix_sockets=tier == "bubblewrap")
+        return self._seccomp[tier]
 
 
 PIPE = asyncio.subprocess.PIPE
 DEVNULL = asyncio.subprocess.DEVNULL
-
-
-def _check_reachable(workspace: Path, uid: int) -> None:
-    """As root, code runs as `uid`: every folder above the workspace must let it pass."""
-    for parent in workspace.resolve().parents:
-        info = parent.stat()
-        bit = stat.S_IXUSR if info.st_uid == uid else stat.S_IXOTH
-        if not info.st_mode & bit:
-            raise SandboxUnavailable(
-                f"sandboxed code runs as uid {uid}, which cannot reach the workspace "
-                f"{workspace}: {parent} is closed to others (mode {stat.S_IMODE(info.st_mode):o}). "
-                "Use a workspace outside it, or run agentloop as an ordinary user."
-            )

@@ -41,15 +41,28 @@ _CLONE_NAMESPACE_FLAGS = (
 )
 _TIOCSTI = 0x5412  # pushes bytes into a terminal's input queue
 _TIOCLINUX = 0x541C
-# (syscall, index of the mode argument): setuid/setgid bits may not be set at all.
-_CHMOD_CALLS = (
+# (syscall, index of the mode argument): setuid/setgid bits may not be set at all,
+# by changing a mode or by creating a file, node or directory with one.
+_MODE_CALLS = (
     ("chmod", 1), ("fchmod", 1), ("fchmodat", 2), ("fchmodat2", 2),
-    ("open", 2), ("openat", 3), ("creat", 1),  # the mode of a newly created file
+    ("open", 2), ("openat", 3), ("creat", 1),
+    ("mknod", 1), ("mknodat", 2), ("mkdir", 1), ("mkdirat", 2),
 )  # fmt: skip
+# Calls whose mode or flags sit in a struct seccomp cannot read: ENOSYS makes libc fall
+# back to the older call (clone, openat), whose arguments are checked.
+_UNINSPECTABLE = ("clone3", "openat2")
+# ioctl's request is a 32-bit int: the kernel ignores the upper half of the register,
+# so the filter must too, or 0x1_00005412 would pass as "not TIOCSTI".
+_LOW_32 = 0xFFFFFFFF
 
 
-def build_filter_bpf() -> bytes:
+def build_filter_bpf(*, unix_sockets: bool = True) -> bytes:
     """Compile the sandbox's seccomp filter for the native architecture.
+
+    Args:
+        unix_sockets: Allow ``socket(AF_UNIX)``. The unshare tier passes False: it sees
+            the host's file system, so a pathname socket there would reach a host
+            service (``socketpair`` stays allowed: it connects nothing outside).
 
     Returns:
         The raw BPF program (an array of ``struct sock_filter``).
@@ -62,23 +75,32 @@ def build_filter_bpf() -> bytes:
     filt: Any = seccomp.SyscallFilter(seccomp.ALLOW)
     for name in DENIED_SYSCALLS:
         _add(filt, seccomp.ERRNO(errno.EPERM), name)
-    # clone3 passes its flags in a struct seccomp cannot read; ENOSYS makes libc fall
-    # back to clone(), whose flags are checked below.
-    _add(filt, seccomp.ERRNO(errno.ENOSYS), "clone3")
+    for name in _UNINSPECTABLE:
+        _add(filt, seccomp.ERRNO(errno.ENOSYS), name)
     for flag in _CLONE_NAMESPACE_FLAGS:
         _add(
             filt, seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag)
         )
     for call in ("socket", "socketpair"):
+        # A 64-bit "not equal" over an int argument can only refuse too much, never let
+        # another family through.
         _add(
             filt,
             seccomp.ERRNO(errno.EAFNOSUPPORT),
             call,
             seccomp.Arg(0, seccomp.NE, socket.AF_UNIX),
         )
+    if not unix_sockets:
+        is_unix = seccomp.Arg(0, seccomp.MASKED_EQ, _LOW_32, socket.AF_UNIX)
+        _add(filt, seccomp.ERRNO(errno.EAFNOSUPPORT), "socket", is_unix)
     for request in (_TIOCSTI, _TIOCLINUX):
-        _add(filt, seccomp.ERRNO(errno.EPERM), "ioctl", seccomp.Arg(1, seccomp.EQ, request))
-    for call, index in _CHMOD_CALLS:
+        _add(
+            filt,
+            seccomp.ERRNO(errno.EPERM),
+            "ioctl",
+            seccomp.Arg(1, seccomp.MASKED_EQ, _LOW_32, request),
+        )
+    for call, index in _MODE_CALLS:
         for bit in (stat.S_ISUID, stat.S_ISGID):
             _add(
                 filt,

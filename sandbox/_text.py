@@ -1,39 +1,55 @@
-"""Bounded output buffers and neutralising of terminal control sequences."""
+"""Bounded output buffers, and text made safe to show: control sequences neutralised."""
 
 from __future__ import annotations
 
 import re
 
-# CSI, OSC, DCS/SOS/PM/APC strings and two-byte escapes, in 7-bit and 8-bit forms.
-_ESCAPE_SEQUENCE = re.compile(
-    r"""
-    (?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]                 # CSI ... final byte
-    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])       # OSC / DCS / SOS / PM / APC ...
-      .*?(?:\x07|\x1b\\|\x9c|$)                      # ... up to BEL or ST
-    | \x1b[ -/]*[0-~]                                # other escapes (ESC c, ESC ( B, ...)
-    """,
-    re.VERBOSE | re.DOTALL,
+# Colour and style (SGR) sequences carry no command; they are removed as noise. Every
+# other control character, escapes included, is shown as an escape instead of being
+# passed on: nothing reaches a terminal that it would execute, and no text after an
+# unterminated sequence is lost.
+_SGR = re.compile(r"(?:\x1b\[|\x9b)[0-9;:]*m")
+# C0 (but tab and newline) and C1 controls, DEL, surrogates (not encodable), line and
+# paragraph separators, and the format characters (Unicode category Cf: bidi controls,
+# zero-width characters, tags, ...) that make text look different from what it is.
+_UNSAFE = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891"
+    "\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff"
+    "\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
-# Remaining C0/C1 controls (tab and newline are kept), DEL, and bidi overrides that can
-# make text read differently from what it is.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def has_unsafe_chars(text: str) -> bool:
+    """True when ``text`` holds a control, format, separator or surrogate character."""
+    return _UNSAFE_CHAR.search(text) is not None
 
 
 def sanitize_text(text: str) -> str:
-    """Neutralise terminal control sequences so text is safe to show or send on.
+    """Make text safe to show in a terminal or send on to a model.
 
-    Escape sequences are removed; a lone carriage return becomes a newline (so one line
-    cannot overwrite another); other control characters become ``\\xNN``-style escapes.
+    Colour sequences are removed; a carriage return becomes a newline (so one line cannot
+    overwrite another); every other control character (ESC and C1 included), bidi and
+    invisible format character, line separator and lone surrogate is replaced by a
+    visible escape such as ``\\x1b`` or ``\\u202e``. Tabs and newlines are kept.
 
     Args:
-        text: Text as a process wrote it.
+        text: Text as a process (or a model) wrote it.
 
     Returns:
-        The text with only printable characters, tabs and newlines.
+        Text with only printable characters, tabs and newlines, encodable as UTF-8.
     """
-    text = _ESCAPE_SEQUENCE.sub("", text)
+    text = _SGR.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return _UNSAFE_CHAR.sub(_escape, text)
 
 
 def decode_output(data: bytes) -> str:

@@ -66,6 +66,7 @@ def bubblewrap(
     cwd: PurePosixPath,
     env: dict[str, str] | None,
     limits: Limits,
+    as_pid_1: bool = False,
 ) -> Launch:
     """Command line for the bubblewrap tier.
 
@@ -76,11 +77,17 @@ def bubblewrap(
         cwd: Working directory relative to the workspace.
         env: Extra environment variables.
         limits: Limits (for the size of /tmp and /dev/shm).
+        as_pid_1: Run the command itself as pid 1, so /proc/1/cmdline is not bwrap's
+            command line (which names host paths). Only with a cgroup to kill the tree
+            by: a namespace's pid 1 ignores the parent-death signal, so without
+            bwrap's own init nothing else would end it when bwrap dies.
     """
     inner_cwd = INNER_WORKSPACE / cwd
     cmd = ["bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc"]
     cmd += ["--unshare-uts", "--unshare-cgroup-try", "--disable-userns", "--die-with-parent"]
     cmd += ["--new-session", "--hostname", "sandbox"]
+    if as_pid_1:
+        cmd += ["--as-pid-1"]
     for top in _SYSTEM_DIRS:
         if os.path.islink(top):
             cmd += ["--symlink", os.readlink(top), top]
@@ -127,7 +134,8 @@ def unshare(
         "argv": argv,
         "env": base_env(str(tmp), str(tmp), env),
     }
-    cmd = ["unshare", "--user", "--map-current-user", "--pid", "--fork", "--kill-child"]
+    cmd = ["unshare", "--user", "--map-current-user", "--keep-caps", "--pid", "--fork"]
+    cmd += ["--kill-child"]
     cmd += ["--mount", "--mount-proc", "--net", "--ipc", "--uts", "--"]
     cmd += [SYSTEM_PYTHON, "-I", "-S", "-c", _launcher_source(), json.dumps(spec)]
     return Launch(argv=cmd, env={"PATH": _SEARCH_PATH})
@@ -142,28 +150,6 @@ def unsafe(
 
 def _launcher_source() -> str:
     return Path(_launcher.__file__).read_text(encoding="utf-8")
-
-
-PROBE_SOURCE = r"""
-import socket, sys
-breaches = []
-try:
-    open(sys.argv[1]).read()
-    breaches.append("read-outside-workspace")
-except OSError:
-    pass
-try:
-    open(sys.argv[1] + ".written", "w").close()
-    breaches.append("write-outside-workspace")
-except OSError:
-    pass
-try:
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=2)
-    breaches.append("network")
-except OSError:
-    pass
-print("probe-finished", *breaches)
-"""
 
 
 def tier_order() -> tuple[Tier, ...]:

@@ -18,7 +18,8 @@ class Limits:
     Attributes:
         cpu_seconds: CPU time per process (RLIMIT_CPU).
         memory_bytes: Address space per process (RLIMIT_AS).
-        processes: Extra processes and threads the sandbox user may start (RLIMIT_NPROC).
+        processes: Processes and threads one call may start: the cap of its pids cgroup
+            where cgroups are available, and also RLIMIT_NPROC (counted per user).
         file_size_bytes: Largest file a process may write (RLIMIT_FSIZE).
         open_files: Open file descriptors per process (RLIMIT_NOFILE).
         output_bytes: Bytes of stdout (and, separately, stderr) kept; the rest is cut.
@@ -27,6 +28,8 @@ class Limits:
             this is stopped.
         workspace_files: Largest number of entries in the workspace.
         tmp_bytes: Size of the private `/tmp` (bubblewrap tier).
+        total_memory_bytes: Memory of one call's whole process tree together, memfd and
+            tmpfs pages included (its memory cgroup, where cgroups are available).
     """
 
     cpu_seconds: int = 60
@@ -39,6 +42,7 @@ class Limits:
     workspace_bytes: int = 256 << 20
     workspace_files: int = 20_000
     tmp_bytes: int = 64 << 20
+    total_memory_bytes: int = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class ExecResult:
         duration: Wall-clock seconds from start to the end of the whole tree.
         tier: The isolation tier the command ran under.
         killed_reason: Why the sandbox stopped the process early, if it did
-            (``"timeout"``, ``"output"``, ``"workspace"``); None otherwise.
+            (``"timeout"``, ``"output"``, ``"workspace"``, ``"memory"``); None otherwise.
     """
 
     exit_code: int

@@ -120,5 +120,7 @@ async def _call(args: argparse.Namespace, arguments: dict[str, object]) -> int:
         "content": outcome.content,
         "duration": round(outcome.duration, 4),
     }
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    # A lone surrogate (from the arguments) cannot be encoded: print it as its JSON escape.
+    print(text.encode("utf-8", "backslashreplace").decode("utf-8"))
     return 0

@@ -60,3 +60,13 @@ def test_tool_runs_python_in_the_sandbox(capsys: pytest.CaptureFixture[str]) -> 
 def _json(capsys: pytest.CaptureFixture[str]) -> str:
     out = capsys.readouterr().out
     return out[out.index("{\n") :]  # after any log lines
+
+
+@pytest.mark.parametrize("name", ["terminal", "calculate"])
+def test_a_lone_surrogate_in_arguments_still_prints_json(
+    capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    key = "command" if name == "terminal" else "expression"
+    assert main(["tool", name, json.dumps({key: "echo \ud800 \u202e"})]) == 0
+    result = json.loads(_json(capsys))
+    assert not result["ok"]

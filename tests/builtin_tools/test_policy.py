@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox import has_unsafe_chars
 from tools.builtin import CommandPolicy
 
 POLICY = CommandPolicy()
@@ -86,3 +87,37 @@ def test_policy_is_configurable() -> None:
 def test_redirection_into_the_workspace_by_absolute_path() -> None:
     assert POLICY.check("echo x > /workspace/out.txt").allowed
     assert not POLICY.check("echo x > /workspace/../etc/x").allowed
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "npm run format", "npm test", "pnpm run lint", "yarn run build", "yarn format",
+        "make format", "tox -e lint", "nox -s tests", "just fmt", "npm run-script check",
+    ],
+)  # fmt: skip
+def test_project_task_runners_are_treated_alike(command: str) -> None:
+    verdict = POLICY.check(command)
+    assert verdict.allowed, verdict.reason
+
+
+@pytest.mark.parametrize("command", ["npm install left-pad", "pnpm add x", "yarn dlx x", "npx x"])
+def test_package_manager_commands_are_refused_with_a_reason(command: str) -> None:
+    verdict = POLICY.check(command)
+    assert not verdict.allowed and "network" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["ls \u202efdp.exe", "echo \x9b2J", "echo a\u2028b", "echo \ud800", "ls\u200b -la"],
+)
+def test_control_and_invisible_characters_are_refused(command: str) -> None:
+    verdict = POLICY.check(command)
+    assert not verdict.allowed
+    assert "control, invisible or invalid" in verdict.reason
+
+
+def test_refusal_reasons_never_carry_raw_controls() -> None:
+    commands = [*BYPASSES, "ls \u202efdp", "frob\x9bnicate", "cat '\x1b]0;t'", "echo \ud800"]
+    for command in commands:
+        assert not has_unsafe_chars(POLICY.check(command).reason), command

@@ -15,15 +15,20 @@ pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture
-async def registry() -> AsyncIterator[ToolRegistry]:
+async def box() -> AsyncIterator[Sandbox]:
     box = Sandbox.temporary()
     try:
         await box.ensure_ready()
     except SandboxUnavailable as exc:
         await box.aclose()
         pytest.skip(f"no isolation here: {exc}")
-    yield ToolRegistry([python_tool(box, PythonPolicy(timeout=3))])
+    yield box
     await box.aclose()
+
+
+@pytest.fixture
+def registry(box: Sandbox) -> ToolRegistry:
+    return ToolRegistry([python_tool(box, PythonPolicy(timeout=3))])
 
 
 async def run(registry: ToolRegistry, context: ToolContext, code: str) -> tuple[bool, str]:
@@ -91,3 +96,58 @@ async def test_closing_the_run_stops_the_worker(registry: ToolRegistry) -> None:
     assert ok and context.state
     await context.aclose()
     assert context.state == {}
+
+
+async def test_a_forged_reply_frame_is_never_taken_as_a_result(registry: ToolRegistry) -> None:
+    context = ToolContext(run_id="forge")
+    forge = (
+        "import os, stat\n"
+        "frame = b'R 0 6 -1 -1 -1\\nFORGED'\n"
+        "for fd in range(3, 64):\n"
+        "    try:\n"
+        "        if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
+        "            os.write(fd, frame)\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    first = await run(registry, context, forge)
+    second = await run(registry, context, "1 + 1")
+    assert "FORGED" not in first[1] and "FORGED" not in second[1]
+    assert second[1] in ("2", "") or not second[0]
+    third = await run(registry, context, "40 + 2")
+    assert third == (True, "42")
+    await context.aclose()
+
+
+@pytest.mark.parametrize("cgroups", [True, False], ids=["freezer", "sigstop"])
+async def test_threads_and_children_do_not_run_between_calls(cgroups: bool) -> None:
+    async with Sandbox.temporary(cgroups=cgroups) as box:
+        try:
+            await box.ensure_ready()
+        except SandboxUnavailable as exc:
+            pytest.skip(f"no isolation here: {exc}")
+        registry = ToolRegistry([python_tool(box, PythonPolicy(timeout=5))])
+        context = ToolContext(run_id="frozen")
+        code = (
+            "import os, threading, time\n"
+            "def tick(name):\n"
+            "    while True:\n"
+            "        with open(name, 'a') as f: f.write('x')\n"
+            "        time.sleep(0.01)\n"
+            "threading.Thread(target=tick, args=('thread',), daemon=True).start()\n"
+            "if os.fork() == 0:\n    tick('child')\n"
+            "time.sleep(0.2)\n"
+        )
+        assert (await run(registry, context, code))[0]
+        worker = context.state["tools.builtin.python.worker"]
+        if not worker._process.can_freeze:
+            await context.aclose()
+            pytest.skip(f"nothing can stop the tree here: {box.enforcement}")
+        ticks = [box.workspace / "thread", box.workspace / "child"]
+        time.sleep(0.05)  # the kernel completes a cgroup freeze on its own, within moments
+        sizes = [path.stat().st_size for path in ticks]
+        time.sleep(0.5)
+        assert [path.stat().st_size for path in ticks] == sizes  # stopped between calls
+        assert (await run(registry, context, "import time; time.sleep(0.2)"))[0]
+        assert all(p.stat().st_size > n for p, n in zip(ticks, sizes, strict=True))
+        await context.aclose()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import MappingProxyType
 
+from sandbox import sanitize_text
 from tools import Approval
 from tools.builtin._shell import Command, ShellSyntaxError, Word, parse, render
 
@@ -27,6 +28,7 @@ DEFAULT_ALLOWED = frozenset(
         date pwd mkdir touch cp mv python3 python pytest make git true false test [ basename
         dirname realpath readlink stat file tree seq nl tac rev paste join comm fold column
         tee md5sum sha1sum sha256sum base64 od which uname whoami id sleep expr cd
+        npm pnpm yarn tox nox just
         """
     )
 )
@@ -53,7 +55,7 @@ DEFAULT_REFUSALS: Mapping[str, str] = MappingProxyType(
         **_reasons(_DISK, "dd mkfs fdisk sfdisk parted mount umount losetup mkswap"),
         **_reasons(_PERMISSIONS, "chmod chown chgrp chattr setfacl"),
         **_reasons(_NETWORK, "curl wget nc ncat netcat ssh scp sftp rsync ftp telnet socat"),
-        **_reasons(_NETWORK, "ping pip pip3 apt apt-get npm"),
+        **_reasons(_NETWORK, "ping pip pip3 apt apt-get npx"),
         **_reasons(_PROCESSES, "kill pkill killall shutdown reboot halt poweroff systemctl"),
         **_reasons(_PROCESSES, "service crontab at"),
         **_reasons(_SHELL, "sh bash dash zsh ksh fish csh tcsh busybox eval exec source ."),
@@ -90,6 +92,18 @@ _GIT_REFUSED_OPTIONS = frozenset(
 )
 _GIT_CONFIG_READS = frozenset(["--get", "--get-all", "--get-regexp", "--list", "-l"])
 _WRITERS = frozenset(["cp", "mv", "mkdir", "touch", "tee", "cd"])
+# Task runners (make, tox, nox, just, npm/pnpm/yarn run) run the project's own scripts,
+# which the sandbox contains like any other code. Only the package managers' own
+# commands that install, fetch or publish are refused: there is no network to do it.
+_PACKAGE_COMMANDS = frozenset(
+    _words(
+        """
+        install i ci add update upgrade up publish unpublish login logout adduser dlx exec x
+        create init fetch audit outdated link unlink global remove rm uninstall un import
+        pack deploy self-update dedupe prune rebuild cache config set
+        """
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -133,12 +147,13 @@ class CommandPolicy:
         try:
             pipelines = parse(command)
         except ShellSyntaxError as exc:
-            return Verdict(False, str(exc))
+            return Verdict(False, sanitize_text(str(exc)))
         for pipeline in pipelines:
             for cmd in pipeline.commands:
                 reason = self._check_command(cmd, workspace)
                 if reason:
-                    return Verdict(False, reason)
+                    # Reasons quote the model's words: shown, never executed by a terminal.
+                    return Verdict(False, sanitize_text(reason))
         return Verdict(True, "", render(pipelines))
 
     def _check_command(self, cmd: Command, workspace: PurePosixPath) -> str:
@@ -244,7 +259,20 @@ def _check_python(args: list[Word]) -> str:
     return ""
 
 
+def _check_package_runner(args: list[Word]) -> str:
+    subcommand = next((w.text for w in args if not w.text.startswith("-")), "")
+    if subcommand in _PACKAGE_COMMANDS:
+        return (
+            f"`{subcommand}` manages packages and {_NETWORK}; run the project's scripts "
+            "(e.g. `npm run format`, `npm test`)"
+        )
+    return ""
+
+
 _ARGUMENT_CHECKS: dict[str, Callable[[list[Word]], str]] = {
+    "npm": _check_package_runner,
+    "pnpm": _check_package_runner,
+    "yarn": _check_package_runner,
     "find": _check_find,
     "git": _check_git,
     "python3": _check_python,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,10 +71,15 @@ class PythonWorker:
             ToolError: The interpreter died or timed out (its variables are then lost).
         """
         data = code.encode("utf-8", "surrogatepass")
+        nonce = secrets.token_hex(16).encode()
         try:
-            self._process.stdin.write(b"%d\n" % len(data) + data)
+            await self._process.resume()
+            self._process.stdin.write(b"%d %s\n" % (len(data), nonce) + data)
             await self._process.stdin.drain()
-            return await asyncio.wait_for(self._read_reply(), timeout)
+            reply = await asyncio.wait_for(self._read_reply(nonce), timeout)
+            # Nothing the code started may run until the next call (where a freezer exists).
+            await self._process.pause()
+            return reply
         except TimeoutError:
             self._process.stop("timeout")
             await self._process.wait()
@@ -81,19 +87,24 @@ class PythonWorker:
                 f"Timed out after {timeout:g} s; the Python process was stopped and the "
                 "variables from earlier calls are lost."
             ) from None
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+        except ValueError:
+            self._process.stop("protocol")
+            raise ToolError(await self._death_notice()) from None
+        except (ConnectionError, asyncio.IncompleteReadError):
             raise ToolError(await self._death_notice()) from None
 
     async def close(self) -> None:
         """Stop the interpreter and everything it started."""
         await self._process.kill()
 
-    async def _read_reply(self) -> _Reply:
+    async def _read_reply(self, nonce: bytes) -> _Reply:
         header = await self._process.stdout.readline()
+        if not header:
+            raise ConnectionError("the interpreter ended")
         fields = header.decode("ascii", "replace").split()
-        if len(fields) != 5 or fields[0] != "R":
-            raise ValueError("malformed reply")
-        sizes = [int(f) for f in fields[1:]]
+        if len(fields) != 6 or fields[0] != "R" or fields[1] != nonce.decode():
+            raise ValueError("malformed or stale reply")
+        sizes = [int(f) for f in fields[2:]]
         parts: list[str | None] = []
         for size in sizes:
             if size > 4 * _MAX_PART + 1024:
@@ -110,6 +121,13 @@ class PythonWorker:
             cause = "was stopped because the workspace grew past its size limit"
         elif reason == "output":
             cause = "was stopped because it wrote too much output"
+        elif reason == "protocol":
+            cause = (
+                "was stopped because its reply did not belong to this call (code of an "
+                "earlier call wrote to the interpreter's reply channel)"
+            )
+        elif reason == "memory":
+            cause = "was stopped because it used more memory than its limit"
         elif code < 0:
             cause = f"was killed by signal {_signal_name(-code)}"
         elif 128 < code < 160:  # bubblewrap reports a signal death as 128 + N

@@ -12,6 +12,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from sandbox import has_unsafe_chars
+
 # Longest first, so that "&&" is not read as two "&".
 _OPERATORS: tuple[str, ...] = ("&&", "||", ";;", "<<<", "<<", ">>", "<&", ">&", "<>", ">|")
 _OPERATORS += ("&>", "|&", ";", "|", "&", "<", ">", "(", ")")
@@ -166,9 +168,11 @@ class _Lexer:
         self.in_word = False
 
     def tokens(self) -> list[_Token]:
-        for char in self.source:
-            if (ord(char) < 32 and char not in "\t\n") or ord(char) == 127:
-                raise ShellSyntaxError("the command contains control characters")
+        if has_unsafe_chars(self.source):
+            raise ShellSyntaxError(
+                "the command contains control, invisible or invalid characters "
+                "(write it in plain text)"
+            )
         while self.pos < len(self.source):
             self._step(self.source[self.pos])
         self._end_word()

@@ -6,9 +6,13 @@ Standard library only, and only modules that load fast (no ``json``, ``re``, ``a
 Protocol, over the worker's original stdin and stdout (fds 0 and 1 are then pointed at
 /dev/null and at per-call memory files that capture the code's own output):
 
-- request: ``<n>\\n`` followed by n bytes of UTF-8 source code;
-- reply: ``R <a> <b> <c> <d>\\n`` followed by stdout (a bytes), stderr (b), the repr of
-  a final expression (c) and a formatted exception (d); -1 means "none".
+- request: ``<n> <nonce>\\n`` followed by n bytes of UTF-8 source code;
+- reply: ``R <nonce> <a> <b> <c> <d>\\n`` followed by stdout (a bytes), stderr (b), the
+  repr of a final expression (c) and a formatted exception (d); -1 means "none".
+
+The nonce is fresh for every call, so a frame that code of an earlier call left in the
+pipe is rejected by the host. It does not protect a call from code of an earlier call of
+the same run that altered this interpreter: that code runs in this very process.
 """
 
 from __future__ import annotations
@@ -86,8 +90,9 @@ def _run_call(
     return out
 
 
-def _reply(fd: int, parts: list[bytes | None]) -> None:
-    header = "R " + " ".join(str(-1 if p is None else len(p)) for p in parts) + "\n"
+def _reply(fd: int, nonce: str, parts: list[bytes | None]) -> None:
+    sizes = " ".join(str(-1 if p is None else len(p)) for p in parts)
+    header = f"R {nonce} {sizes}\n"
     data = header.encode() + b"".join(p for p in parts if p is not None)
     while data:
         data = data[os.write(fd, data) :]
@@ -113,9 +118,10 @@ def main() -> None:
     }
     count = 0
     while header := requests.readline():
-        source = requests.read(int(header)).decode("utf-8", "replace")
+        size, nonce = header.split()
+        source = requests.read(int(size)).decode("utf-8", "replace")
         count += 1
-        _reply(replies, _run_call(source, f"<call {count}>", state, limit))
+        _reply(replies, nonce.decode("ascii"), _run_call(source, f"<call {count}>", state, limit))
 
 
 if __name__ == "__main__":
