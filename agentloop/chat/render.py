@@ -34,6 +34,20 @@ _ARG_CHARS = 160
 _RESULT_CHARS = 400
 _RESULT_LINES = 6
 
+# How a failed call reads: "✗ calculate failed: ..." (the model gets the same text and
+# goes on, so the line says what went wrong in words, not as an error code).
+_FAILED: dict[str, str] = {
+    "bad_json": "was called with arguments that are not JSON",
+    "invalid_arguments": "was called with invalid arguments",
+    "unknown_tool": "is not a tool here",
+    "tool_failed": "failed",
+    "timeout": "timed out",
+    "refused": "refused",
+    "denied": "denied",
+    "cancelled": "cancelled",
+    "truncated_call": "was cut off by the token limit",
+}
+
 # What the user can do after a run that ended without an answer.
 NEXT_STEPS: dict[str, str] = {
     "max_turns": "the model used every reply it was allowed: /retry, ask in smaller steps, "
@@ -236,7 +250,8 @@ class Renderer:
             line = Text("  → ", "green")
             line.append(body)
         else:
-            line = Text(f"  ✗ {record.error}: ", "red")
+            what = _FAILED.get(record.error, record.error)
+            line = Text(f"  ✗ {record.name} {what}: ", "red")
             line.append(body)
         line.append(f"  ({record.duration:.2f} s)", "dim")
         self.notes.print(line, soft_wrap=True)
