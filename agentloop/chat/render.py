@@ -152,6 +152,7 @@ class Renderer:
         self._reasoning_chars = 0
         self._ends_with_newline = True
         self._open_calls: dict[str, str] = {}
+        self._last_call_line: str | None = None
 
     def on_event(self, event: Event) -> None:
         """Draw one event (the `on_event` callback of a run)."""
@@ -235,6 +236,7 @@ class Renderer:
     def _tool_started(self, event: ToolCallStarted) -> None:
         self.close_stream()
         self._open_calls[event.call_id] = event.name
+        self._last_call_line = event.call_id
         line = Text("⚙ ", "cyan")
         line.append(event.name, "bold cyan")
         line.append(f"({short_arguments(event.arguments, event.raw_arguments)})")
@@ -246,9 +248,13 @@ class Renderer:
         record = event.record
         self._open_calls.pop(record.call_id, None)
         body = short_result(record.output)
+        # Several calls in one reply print all their ⚙ lines first: a result that does not
+        # follow its own call names the tool.
+        adjacent = self._last_call_line == record.call_id
+        self._last_call_line = None
         if record.error is None:
             line = Text("  → ", "green")
-            line.append(body)
+            line.append(body if adjacent else f"{record.name}: {body}")
         else:
             what = _FAILED.get(record.error, record.error)
             line = Text(f"  ✗ {record.name} {what}: ", "red")

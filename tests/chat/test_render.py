@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from agentloop.chat.render import Renderer
-from agentloop.events import ToolCallFinished
+from agentloop.events import ToolCallFinished, ToolCallStarted
 from agentloop.result import RunResult, ToolCallRecord
 
 
@@ -17,21 +17,48 @@ def _renderer() -> tuple[Renderer, io.StringIO]:
     return Renderer(Console(file=out, width=200, color_system=None)), out
 
 
-def test_a_failed_call_names_the_tool_and_says_what_went_wrong() -> None:
-    renderer, out = _renderer()
-    record = ToolCallRecord(
-        call_id="c1",
-        name="calculate",
-        arguments={"expression": "current_date() + 10"},
+def _record(call_id: str, name: str, output: str, error: str | None = None) -> ToolCallRecord:
+    return ToolCallRecord(
+        call_id=call_id,
+        name=name,
+        arguments={},
         raw_arguments="{}",
-        output="Error: Only numbers are allowed",
-        error="tool_failed",
+        output=output,
+        error=error,  # type: ignore[arg-type]
         recovered=False,
         turn=1,
         duration=0.0,
     )
+
+
+def _started(call_id: str, name: str) -> ToolCallStarted:
+    return ToolCallStarted(1, call_id, name, {}, "{}", recovered=False)
+
+
+def test_a_failed_call_names_the_tool_and_says_what_went_wrong() -> None:
+    renderer, out = _renderer()
+    record = _record("c1", "calculate", "Error: Only numbers are allowed", "tool_failed")
     renderer.on_event(ToolCallFinished(turn=1, record=record))
     assert out.getvalue().startswith("  ✗ calculate failed: Error: Only numbers are allowed")
+
+
+def test_results_of_parallel_calls_name_their_tool() -> None:
+    renderer, out = _renderer()
+    renderer.on_event(_started("c1", "add_number"))
+    renderer.on_event(_started("c2", "current_date"))
+    renderer.on_event(ToolCallFinished(1, _record("c1", "add_number", "10")))
+    renderer.on_event(ToolCallFinished(1, _record("c2", "current_date", "2026-12-01")))
+    renderer.on_event(_started("c3", "python"))
+    renderer.on_event(ToolCallFinished(1, _record("c3", "python", "ok")))
+    lines = [line.split("  (")[0] for line in out.getvalue().splitlines()]
+    assert lines == [
+        "⚙ add_number()",
+        "⚙ current_date()",
+        "  → add_number: 10",
+        "  → current_date: 2026-12-01",
+        "⚙ python()",
+        "  → ok",
+    ]
 
 
 @pytest.mark.parametrize(
