@@ -184,7 +184,8 @@ async def _reachable(backend: OpenAIBackend, findings: list[Finding], wanted: st
         return False
     served = [str(m.get("id")) for m in models]
     if wanted is None:
-        findings.append(Finding("ok", "model", f"{served[0]} (served: {', '.join(served)})"))
+        others = f" (the first of {', '.join(served)}; --model picks another)"
+        findings.append(Finding("ok", "model", served[0] + (others if len(served) > 1 else "")))
     elif wanted in served:
         findings.append(Finding("ok", "model", wanted))
     else:

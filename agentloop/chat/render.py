@@ -36,6 +36,20 @@ _ARG_CHARS = 160
 _RESULT_CHARS = 400
 _RESULT_LINES = 6
 
+# How a failed call reads: "✗ calculate failed: ..." (the model gets the same text and
+# goes on, so the line says what went wrong in words, not as an error code).
+_FAILED: dict[str, str] = {
+    "bad_json": "was called with arguments that are not JSON",
+    "invalid_arguments": "was called with invalid arguments",
+    "unknown_tool": "is not a tool here",
+    "tool_failed": "failed",
+    "timeout": "timed out",
+    "refused": "refused",
+    "denied": "denied",
+    "cancelled": "cancelled",
+    "truncated_call": "was cut off by the token limit",
+}
+
 # What the user can do after a run that ended without an answer.
 NEXT_STEPS: dict[str, str] = {
     "max_turns": "the model used every reply it was allowed: /retry, ask in smaller steps, "
@@ -142,6 +156,7 @@ class Renderer:
         self._reasoning_chars = 0
         self._ends_with_newline = True
         self._open_calls: dict[str, str] = {}
+        self._last_call_line: str | None = None
 
     def on_event(self, event: Event) -> None:
         """Draw one event (the `on_event` callback of a run)."""
@@ -229,6 +244,7 @@ class Renderer:
     def _tool_started(self, event: ToolCallStarted) -> None:
         self.close_stream()
         self._open_calls[event.call_id] = event.name
+        self._last_call_line = event.call_id
         line = Text("⚙ ", "cyan")
         line.append(event.name, "bold cyan")
         line.append(f"({short_arguments(event.arguments, event.raw_arguments)})")
@@ -240,11 +256,16 @@ class Renderer:
         record = event.record
         self._open_calls.pop(record.call_id, None)
         body = short_result(record.output)
+        # Several calls in one reply print all their ⚙ lines first: a result that does not
+        # follow its own call names the tool.
+        adjacent = self._last_call_line == record.call_id
+        self._last_call_line = None
         if record.error is None:
             line = Text("  → ", "green")
-            line.append(body)
+            line.append(body if adjacent else f"{record.name}: {body}")
         else:
-            line = Text(f"  ✗ {record.error}: ", "red")
+            what = _FAILED.get(record.error, record.error)
+            line = Text(f"  ✗ {record.name} {what}: ", "red")
             line.append(body)
         line.append(f"  ({record.duration:.2f} s)", "dim")
         self.notes.print(line, soft_wrap=True)

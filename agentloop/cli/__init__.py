@@ -2,7 +2,8 @@
 
 Each sub-command lives in its own module and exposes ``register(subparsers)``, which adds
 its parser and sets ``handler`` (a callable taking the parsed namespace and returning an
-exit code). This module only wires them together; environment variables are read here
+exit code). This module only wires them together and folds the user's config file under
+the environment (``args.environ``, see `config_file`); environment variables are read here
 and in the sub-command modules, never deeper in the library.
 """
 

@@ -61,7 +61,7 @@ def test_approval_answered_no_tells_the_model(spawn_chat: Spawn) -> None:
         term.expect(r"shutil\.rmtree\('/'\)")  # the full code is shown before the question
         term.expect(r"run python\? \[y\]es / \[n\]o / \[a\]lways")
         term.ask("n")
-        term.expect(r"✗ denied: The user declined")
+        term.expect(r"✗ python denied: The user declined")
         term.expect(r"Understood, I will not run it\.")
         assert term.quit() == 0
     refusal = server.requests[1]["messages"][-1]

@@ -253,3 +253,26 @@ def test_screen_after_a_tool_turn_holds_no_status_debris(
     assert any(line.startswith("⚙ slow(seconds=1.2)") for line in lines)
     assert any(line.startswith("  → slept") for line in lines)
     assert not any("waiting for" in line or "running slow" in line for line in lines)
+
+
+def test_prompt_progress_event_shows_the_share_processed() -> None:
+    # The contract for a future `PromptProgress` event (llama-server's `return_progress`):
+    # kind "prompt_progress" with `processed` and `total` prompt tokens.
+    from dataclasses import dataclass
+    from typing import Any, Literal
+
+    @dataclass(frozen=True)
+    class PromptProgress:
+        turn: int
+        processed: int
+        total: int
+        cache: int
+        kind: Literal["prompt_progress"] = "prompt_progress"
+
+    _, stream, status, _ = _status()
+    renderer = Renderer(Console(file=stream), status=status)
+    status.set("waiting for the model")
+    event: Any = PromptProgress(turn=1, processed=512, total=2048, cache=0)
+    renderer.on_event(event)
+    assert status.phase == "processing the prompt"
+    assert "processing the prompt 25% of 2,048 tokens · " in status.text()

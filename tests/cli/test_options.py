@@ -179,3 +179,16 @@ def test_html_at_the_base_url_is_one_line_from_run(capsys: pytest.CaptureFixture
     [line] = err.splitlines()
     assert "answered text/html, not JSON" in line
     assert "ending in /v1" in line
+
+
+def test_html_at_the_base_url_is_one_line_in_the_chat(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("hi\n"))
+    with RecordingServer(html=True) as server:
+        root = server.base_url.removesuffix("/v1")
+        main(["chat", "--base-url", root, "--tools", "none"])
+    err = capsys.readouterr().err
+    [line] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert "answered text/html, not JSON" in line and "ending in /v1" in line
+    assert "Traceback" not in err and "JSONDecodeError" not in err
