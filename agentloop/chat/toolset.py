@@ -83,7 +83,8 @@ def _as_registry(value: Any, where: str) -> ToolRegistry:
     if isinstance(value, Tool):
         return ToolRegistry([value])
     if isinstance(value, Iterable):
-        items = list(value)
-        if all(isinstance(item, Tool) for item in items):
-            return ToolRegistry(items)
+        try:  # Tools, plain typed functions, MCP servers
+            return ToolRegistry(list(value))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     raise ConfigError(f"{where} is not a tool, a list of tools or a ToolRegistry")

@@ -59,8 +59,8 @@ def load_user_tools(spec: str) -> list[Tool]:
         return [tool(value)]
     if isinstance(value, Iterable) and not isinstance(value, str | bytes):
         items = list(value)
-        if items and all(isinstance(item, Tool) for item in items):
-            return items
+        if items and all(isinstance(item, Tool) or callable(item) for item in items):
+            return [item if isinstance(item, Tool) else tool(item) for item in items]
     raise ValueError(f"{spec!r} is not a tool, a list of tools or a function")
 
 
