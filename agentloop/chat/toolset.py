@@ -22,10 +22,10 @@ class Toolset:
     _closers: list[Any] = field(default_factory=list)
 
     async def aclose(self) -> None:
-        """Close the sandbox and release the tool threads."""
+        """Close the sandbox, release the tool threads and stop the MCP servers."""
         for closer in self._closers:
             await closer()
-        self.registry.close()
+        await self.registry.aclose()  # MCP servers stop without blocking the loop
 
 
 def load_toolset(spec: str, workspace: Path) -> Toolset:
