@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ async def arun_agent(
         async with Agent(
             config=settings, tools=registry, profile=profile, system=system, backend=backend
         ) as agent:
-            return await agent.run(
+            result = await agent.run(
                 prompt,
                 messages=messages,
                 on_event=on_event,
@@ -83,9 +84,30 @@ async def arun_agent(
                 context=context,
                 sampling=sampling,
             )
+        return name_rejected_tool(result, registry)
     finally:
         if registry is not tools:
             await registry.aclose()  # stops the MCP servers this run started
+
+
+def name_rejected_tool(result: RunResult, registry: ToolRegistry) -> RunResult:
+    """When the server refused the request because of a tool's schema, say which tool.
+
+    Args:
+        result: A finished run.
+        registry: The tools that were sent.
+
+    Returns:
+        The result, its `error` starting with "the server refused the schema of tool X" when
+        the server's message points at one tool; otherwise unchanged.
+    """
+    if result.stop_reason != "backend_error" or not result.error:
+        return result
+    name = registry.rejected_tool(result.error)
+    if name is None:
+        return result
+    error = f"the server refused the schema of tool {name!r}: {result.error}"
+    return dataclasses.replace(result, error=error)
 
 
 async def _registry(

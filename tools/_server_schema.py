@@ -183,7 +183,8 @@ def rejected_tool(body: str, definitions: Iterable[Mapping[str, Any]]) -> str | 
                 return str(entry.get("name"))
     pointer = re.search(r"error at (#/\S*?):", body)
     if pointer:
-        found = [e for e in entries if _resolve(e.get("parameters") or {}, pointer.group(1))]
+        where = pointer.group(1)
+        found = [e for e in entries if _resolve(e.get("parameters") or {}, where) is not None]
         if len(found) == 1:
             return str(found[0].get("name"))
     return None

@@ -135,6 +135,7 @@ async def _ask(
     environ: Mapping[str, str],
 ) -> RunResult:
     from agentloop.loop import Agent
+    from agentloop.run import name_rejected_tool
     from agentloop.server import ensure_backend
 
     async def approver(request: ApprovalRequest) -> ApprovalDecision:
@@ -144,8 +145,9 @@ async def _ask(
     async with ensure_backend(config) as ready:
         system = env_value(args, "system", environ)
         async with Agent(config=ready, tools=registry, system=system) as agent:
-            return await agent.run(
+            result = await agent.run(
                 prompt,
                 approver=approver,
                 transcript=Path(transcript).expanduser() if transcript else None,
             )
+    return name_rejected_tool(result, registry)  # "the server refused the schema of tool X"

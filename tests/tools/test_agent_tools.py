@@ -40,3 +40,39 @@ async def test_run_agent_takes_tool_dicts_with_functions_and_sends_the_normalise
     assert result.tool_calls[0].output == "3", result.tool_calls
     sent = backend.requests[0].tools[0]["function"]["parameters"]
     assert sent["properties"]["a"] == {"type": "string"} and "$defs" not in sent
+
+
+async def test_a_refused_schema_is_named_in_the_result() -> None:
+    from agentloop.testing import FakeOpenAIServer, FakeReply
+
+    body = {
+        "error": {
+            "code": 400,
+            "message": "Unable to generate parser for this template. Automatic parser "
+            "generation failed: JSON schema error at #/properties/g: unsupported $ref "
+            "https://example.invalid/g.json, only references into the same document are supported",
+        }
+    }
+    tools = [
+        {"type": "function", "function": {"name": "fine", "parameters": {"type": "object"}}},
+        {
+            "type": "function",
+            "function": {
+                "name": "remote",
+                "parameters": {"type": "object", "properties": {"g": {"type": "strange"}}},
+            },
+        },
+    ]
+    schema = tools[1]["function"]["parameters"]
+    schema["properties"]["g"] = {"$ref": "https://example.invalid/g.json"}
+    with FakeOpenAIServer([FakeReply(status=400, error_body=body)]) as server:
+        result = await arun_agent(
+            "hi",
+            tools=tools,
+            functions={"fine": lambda: "", "remote": lambda g=None: ""},
+            base_url=server.base_url,
+            max_turns=1,
+        )
+    assert result.stop_reason == "backend_error"
+    assert result.error is not None
+    assert result.error.startswith("the server refused the schema of tool 'remote':")
