@@ -39,6 +39,8 @@ _EXPORTS = {
     "ShadowedModuleError": "agentloop.errors",
     "BackendInfo": "agentloop.backend",
     "BackendRetry": "agentloop.events",
+    "ContextCompacted": "agentloop.events",
+    "RunWarning": "agentloop.events",
     "Event": "agentloop.events",
     "EventHandler": "agentloop.events",
     "ReasoningDelta": "agentloop.events",
@@ -71,10 +73,12 @@ if TYPE_CHECKING:  # the same names, for type checkers (`X as X` marks a re-expo
     from agentloop.errors import OutputInvalid as OutputInvalid
     from agentloop.errors import ShadowedModuleError as ShadowedModuleError
     from agentloop.events import BackendRetry as BackendRetry
+    from agentloop.events import ContextCompacted as ContextCompacted
     from agentloop.events import Event as Event
     from agentloop.events import EventHandler as EventHandler
     from agentloop.events import ReasoningDelta as ReasoningDelta
     from agentloop.events import RunFinished as RunFinished
+    from agentloop.events import RunWarning as RunWarning
     from agentloop.events import TextDelta as TextDelta
     from agentloop.events import ToolCallFinished as ToolCallFinished
     from agentloop.events import ToolCallStarted as ToolCallStarted

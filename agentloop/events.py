@@ -105,13 +105,14 @@ class ContextCompacted:
 
 
 @dataclass(frozen=True, slots=True)
-class ContextWarning:
-    """Something about the context window the user should know (said once): e.g. a server
-    that silently cut the prompt. `message` says what happened and the fix."""
+class RunWarning:
+    """Something the user should know that did not stop the run: a server that silently
+    cut the prompt, a tool whose schema the server refused (left out of the run).
+    `message` says what happened and what to do."""
 
     turn: int
     message: str
-    kind: Literal["context_warning"] = "context_warning"
+    kind: Literal["run_warning"] = "run_warning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,7 @@ Event = (
     | BackendRetry
     | TurnFinished
     | ContextCompacted
-    | ContextWarning
+    | RunWarning
     | RunFinished
 )
 """Any event of a run."""

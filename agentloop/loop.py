@@ -28,12 +28,18 @@ from agentloop.calls import (
 )
 from agentloop.config import AgentConfig
 from agentloop.context import ContextManager, SummaryRequest, resolve_window
-from agentloop.errors import AgentloopError, BackendError, ConfigError, ContextOverflow
+from agentloop.errors import (
+    AgentloopError,
+    BackendError,
+    BackendHTTPError,
+    ConfigError,
+    ContextOverflow,
+)
 from agentloop.events import (
     ContextCompacted,
-    ContextWarning,
     EventHandler,
     RunFinished,
+    RunWarning,
     TurnFinished,
 )
 from agentloop.logs import get_logger
@@ -62,6 +68,7 @@ class _Run:
     template_kwargs: Mapping[str, Any]
     output: OutputSpec | None
     window: ContextManager
+    left_out: set[str]
 
 
 class Agent:
@@ -85,6 +92,7 @@ class Agent:
         backend: Backend | None = None,
     ) -> None:
         self.config = config
+        self._owns_registry = not isinstance(tools, ToolRegistry)
         self.registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools or ())
         self.profile_choice = profile if profile is not None else config.profile
         self.system = system
@@ -99,9 +107,12 @@ class Agent:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the backend's connections (when this agent made the backend)."""
+        """Close what this agent made: the backend's connections, and the registry it built
+        from the tools it was given (which stops their MCP servers)."""
         if self._owns_backend:
             await self.backend.aclose()
+        if self._owns_registry:
+            await self.registry.aclose()
 
     async def info(self) -> BackendInfo:
         """The server's model, kind and context size (asked once)."""
@@ -195,6 +206,7 @@ class Agent:
                 template_kwargs=template_kwargs,
                 output=output,
                 window=self._context_manager(info, template_kwargs),
+                left_out=set(),
             )
             return await self._turns(state, run)
         except asyncio.CancelledError:
@@ -209,7 +221,7 @@ class Agent:
     async def _turns(self, state: RunState, run: _Run) -> RunResult:
         while state.turn < run.max_turns:
             state.turn += 1
-            reply = await self._ask(state, run)
+            reply = await self._ask_without_refused_tools(state, run)
             match decide(reply, guard=state.guard, output=run.output):
                 case Answer(text, value):
                     return await self._finish(state, "completed", text, value=value)
@@ -248,10 +260,26 @@ class Agent:
             return await self._finish(state, "invalid_output", "", error=error)
         return None
 
+    async def _ask_without_refused_tools(self, state: RunState, run: _Run) -> ParsedReply:
+        """Ask; when the server refuses a tool's schema, leave that tool out of this run
+        and ask again, so one bad schema never takes the other tools down."""
+        while True:
+            try:
+                return await self._ask(state, run)
+            except BackendHTTPError as exc:
+                name = run.registry.rejected_tool(f"{exc.message} {exc.body or ''}")
+                if name is None or name in run.left_out:
+                    raise
+                run.left_out.add(name)
+                why = f"the server refused the schema of tool {name!r} ({exc.message})"
+                await state.emit(RunWarning(state.turn, f"{why}: it is left out of this run"))
+
     async def _ask(self, state: RunState, run: _Run) -> ParsedReply:
         in_tool_loop = bool(state.messages) and state.messages[-1].get("role") == "tool"
         sampling = run.profile.settings(in_tool_loop=in_tool_loop, overrides=run.sampling)
-        tools = run.registry.definitions()
+        tools = [
+            d for d in run.registry.definitions() if d["function"]["name"] not in run.left_out
+        ]
         # Only what is sent is fitted into the window; state.messages stays whole.
         fitted = await run.window.prepare(state.messages, tools)
         if fitted.compaction is not None:
@@ -273,7 +301,7 @@ class Agent:
         )
         warning = run.window.observe(reply.usage.prompt_tokens)
         if warning is not None:
-            await state.emit(ContextWarning(state.turn, warning.message))
+            await state.emit(RunWarning(state.turn, warning.message))
         parsed = settle_calls(reply, run.registry, recover=self.config.recover_calls)
         state.messages.append(assistant_message(reply, parsed))
         state.usage += reply.usage

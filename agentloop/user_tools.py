@@ -65,8 +65,8 @@ def _as_tools(value: Any) -> list[Tool] | None:
         return [t for name in value.names() if (t := value.get(name)) is not None]
     if isinstance(value, Iterable) and not isinstance(value, str | bytes | dict):
         items = list(value)
-        if items and all(isinstance(item, Tool) for item in items):
-            return items
+        if items and all(isinstance(item, Tool) or callable(item) for item in items):
+            return [item if isinstance(item, Tool) else tool(item) for item in items]
     return None
 
 

@@ -128,7 +128,9 @@ class ToolRegistry:
         Args:
             error_body: The body (or message) of the server's 4xx/5xx reply.
         """
-        return rejected_tool(error_body, self.definitions())
+        sent = rejected_tool(error_body, self.definitions())
+        originals = [t.definition.to_openai() for t in self._tools.values()]
+        return sent or rejected_tool(error_body, originals)
 
     def remove(self, name: str) -> Tool | None:
         """Take a tool out (e.g. one whose schema the server rejects); returns it, or None."""

@@ -12,6 +12,7 @@ still validated against the original.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -173,10 +174,19 @@ def rejected_tool(body: str, definitions: Iterable[Mapping[str, Any]]) -> str | 
     for name in named:
         if f'"{name}"' in body or f"'{name}'" in body or f"tool {name}" in body:
             return str(name)
-    for fragment in _quoted_json(body):
+    # llama-server: "JSON schema error at #/properties/g: cannot resolve $ref #/$defs/X"
+    ref = re.search(r"\$ref (\S+?)(?:,|\s|$)", body)
+    fragments = [{"$ref": ref.group(1)}] if ref else []
+    for fragment in [*fragments, *_quoted_json(body)]:
         for entry in entries:
             if _contains(entry.get("parameters"), fragment):
                 return str(entry.get("name"))
+    pointer = re.search(r"error at (#/\S*?):", body)
+    if pointer:
+        where = pointer.group(1)
+        found = [e for e in entries if _resolve(e.get("parameters") or {}, where) is not None]
+        if len(found) == 1:
+            return str(found[0].get("name"))
     return None
 
 

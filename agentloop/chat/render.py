@@ -16,10 +16,10 @@ from rich.text import Text
 from agentloop.events import (
     BackendRetry,
     ContextCompacted,
-    ContextWarning,
     Event,
     ReasoningDelta,
     RunFinished,
+    RunWarning,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -208,7 +208,7 @@ class Renderer:
             self.close_stream()
         elif isinstance(event, ContextCompacted):
             self.note(f"  {event.compaction.describe()}")
-        elif isinstance(event, ContextWarning):
+        elif isinstance(event, RunWarning):
             self.note(f"  {event.message}", "yellow")
 
     def _stream(self, kind: Literal["text", "reasoning"], text: str) -> None:

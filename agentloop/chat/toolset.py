@@ -21,10 +21,10 @@ class Toolset:
     _closers: list[Any] = field(default_factory=list)
 
     async def aclose(self) -> None:
-        """Close the sandbox and release the tool threads."""
+        """Close the sandbox, release the tool threads and stop the MCP servers."""
         for closer in self._closers:
             await closer()
-        self.registry.close()
+        await self.registry.aclose()  # MCP servers stop without blocking the loop
 
 
 def load_toolset(spec: str, workspace: Path) -> Toolset:
@@ -72,7 +72,8 @@ def _as_registry(value: Any, where: str) -> ToolRegistry:
     if isinstance(value, Tool):
         return ToolRegistry([value])
     if isinstance(value, Iterable):
-        items = list(value)
-        if all(isinstance(item, Tool) for item in items):
-            return ToolRegistry(items)
+        try:  # Tools, plain typed functions, MCP servers
+            return ToolRegistry(list(value))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
     raise ConfigError(f"{where} is not a tool, a list of tools or a ToolRegistry")

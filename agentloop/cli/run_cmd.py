@@ -149,8 +149,9 @@ async def _ask(
     async with ensure_backend(config, EmbeddedOptions.from_env(environ)) as ready:
         system = env_value(args, "system", environ)
         async with Agent(config=ready, tools=registry, system=system) as agent:
-            return await agent.run(
+            result = await agent.run(
                 prompt,
                 approver=approver,
                 transcript=Path(transcript).expanduser() if transcript else None,
             )
+    return result

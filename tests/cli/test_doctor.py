@@ -30,7 +30,9 @@ def test_doctor_without_model_names_the_one_it_probes(capsys: pytest.CaptureFixt
 def test_a_reply_cut_by_the_budget_is_not_blamed_on_the_parser(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cut = FakeReply(reasoning="Let me think about adding 2 and 3. " * 20, finish_reason="length")
+    # 700 chars of thinking that does not loop (a loop would be cut as a runaway reply)
+    thinking = "".join(f"Step {i}: add {i} to the total. " for i in range(30))[:700]
+    cut = FakeReply(reasoning=thinking, finish_reason="length")
     with FakeOpenAIServer([cut]) as server:
         code = main(["doctor", "--base-url", server.base_url, "--max-tokens", "64"])
     out = capsys.readouterr().out

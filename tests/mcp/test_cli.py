@@ -137,3 +137,33 @@ def test_eval_tasks_name_servers_and_each_trial_gets_its_own() -> None:
     names, pid = asyncio.run(trial())
     assert "add" in names and "again_add" in names and "demo_server_whoami" in names
     assert not alive(pid)
+
+
+async def test_builtin_provider_starts_the_task_servers_per_trial(tmp_path: Path) -> None:
+    from agentloop.eval.toolsets import BuiltinTools
+
+    line = json.dumps(
+        {
+            "id": "t",
+            "category": "mcp",
+            "prompt": "p",
+            "tools": ["add_number"],
+            "mcp": [DEMO],
+            "checks": [{"type": "answer_number", "value": 1}],
+        }
+    )
+    task = parse_task_line(line, path="t.jsonl", line=1)
+    provider = BuiltinTools(mcp=mcp_configs(parse("--mcp", DEMO, "--mcp-allow", "whoami")))
+    first = await provider(task, tmp_path / "one")
+    second = await provider(task, tmp_path / "two")
+    try:
+        names = [t.name for t in first.tools]
+        assert names[0] == "add_number" and "whoami" in names and "add" in names
+        whoami = {t.name: t for t in first.tools}["whoami"]
+        pids = {int(await whoami.function()), int(await whoami.function())}
+        other = {t.name: t for t in second.tools}["whoami"]
+        assert int(await other.function()) not in pids  # each trial, its own processes
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert not any(alive(pid) for pid in pids)

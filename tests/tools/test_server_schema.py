@@ -105,3 +105,22 @@ def test_rejected_tool_is_found_from_a_quoted_fragment_or_name() -> None:
     assert rejected_tool(body, definitions) == "bad"
     assert rejected_tool("tool 'ok' has an invalid schema", definitions) == "ok"
     assert rejected_tool("context overflow", definitions) is None
+
+
+def test_rejected_tool_reads_llama_server_400_bodies() -> None:
+    # Bodies as llama-server (llama-cpp-python 0.3.36's build) answers them.
+    remote = {"type": "object", "properties": {"g": {"$ref": "https://example.invalid/s.json"}}}
+    missing = {"type": "object", "properties": {"h": {"$ref": "#/$defs/Missing"}}}
+    definitions = [
+        {"type": "function", "function": {"name": "fine", "parameters": {"type": "object"}}},
+        {"type": "function", "function": {"name": "remote", "parameters": remote}},
+        {"type": "function", "function": {"name": "missing", "parameters": missing}},
+    ]
+    prefix = "Unable to generate parser for this template. Automatic parser generation failed: "
+    remote_body = (
+        f"{prefix}JSON schema error at #/properties/g: unsupported $ref "
+        "https://example.invalid/s.json, only references into the same document are supported"
+    )
+    missing_body = f"{prefix}JSON schema error at #/properties/h: cannot resolve $ref x, nope"
+    assert rejected_tool(remote_body, definitions) == "remote"
+    assert rejected_tool(missing_body, definitions) == "missing"  # by the pointer alone

@@ -48,6 +48,7 @@ class MCPServer:
         self._pids: list[int] = []
         self._finalizer: weakref.finalize[Any, Any] | None = None
         self._lock = threading.Lock()
+        self._closing: set[asyncio.Task[None]] = set()
 
     @classmethod
     def stdio(cls, command: str, *args: str, name: str | None = None, **options: Any) -> MCPServer:
@@ -244,7 +245,9 @@ class MCPServer:
     def _drop(self, session: Session) -> None:
         """Mark a failed session and stop it in the background (a hung server is killed)."""
         session.broken = True
-        asyncio.get_running_loop().create_task(session.close())
+        task = asyncio.get_running_loop().create_task(session.close())
+        self._closing.add(task)  # a task nobody references may be collected mid-way
+        task.add_done_callback(self._closing.discard)
 
 
 def _describe(exc: BaseException) -> str:

@@ -92,12 +92,17 @@ class Session:
             )
             # The server's stderr goes to a file: kept out of the chat, quoted when it fails.
             return stdio_client(params, errlog=self._stderr)
-        if not config.headers:
-            return config.url
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
-        http = await stack.enter_async_context(httpx2.AsyncClient(headers=dict(config.headers)))
+        # The SDK's own client reads a stream for at most 300 s: not enough for a longer
+        # --mcp-timeout. Our call timeout decides; the HTTP read must not cut it short.
+        read = max(300.0, config.call_timeout + 30.0)
+        http = await stack.enter_async_context(
+            httpx2.AsyncClient(
+                headers=dict(config.headers or {}), timeout=httpx2.Timeout(30.0, read=read)
+            )
+        )
         return streamable_http_client(config.url, http_client=http)
 
     def _find_pid(self, before: set[int]) -> None:
