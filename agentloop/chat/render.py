@@ -196,7 +196,9 @@ class Renderer:
             self._tool_started(event)
         elif isinstance(event, ToolCallFinished):
             self._tool_finished(event)
-        elif isinstance(event, BackendRetry):
+        elif isinstance(event, BackendRetry) and event.wait > 0:
+            # An immediate retry is a stale keep-alive connection, nothing the user can act
+            # on: only the status line mentions it.
             self.close_stream()
             self.note(f"server error, retrying in {event.wait:.1f} s: {event.error}", "yellow")
         elif isinstance(event, RunFinished):

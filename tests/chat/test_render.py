@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from agentloop.chat.render import Renderer
-from agentloop.events import ToolCallFinished, ToolCallStarted
+from agentloop.events import BackendRetry, ToolCallFinished, ToolCallStarted
 from agentloop.result import RunResult, ToolCallRecord
 
 
@@ -81,3 +81,12 @@ def test_a_completed_run_has_no_advice() -> None:
     renderer, out = _renderer()
     renderer.footer(RunResult(output="4", stop_reason="completed", messages=[]), None)
     assert len(out.getvalue().splitlines()) == 1
+
+
+def test_an_immediate_retry_is_not_printed_but_a_waiting_one_is() -> None:
+    renderer, out = _renderer()
+    stale = "RemoteProtocolError: Server disconnected without sending a response"
+    renderer.on_event(BackendRetry(turn=1, attempt=1, wait=0.0, error=stale))
+    assert out.getvalue() == ""
+    renderer.on_event(BackendRetry(turn=1, attempt=2, wait=1.5, error="HTTP 503"))
+    assert out.getvalue() == "server error, retrying in 1.5 s: HTTP 503\n"
