@@ -41,6 +41,7 @@ _EXPORTS = {
     "BackendRetry": "agentloop.events",
     "ContextCompacted": "agentloop.events",
     "RunWarning": "agentloop.events",
+    "PromptProgress": "agentloop.events",
     "Event": "agentloop.events",
     "EventHandler": "agentloop.events",
     "ReasoningDelta": "agentloop.events",
@@ -78,6 +79,7 @@ if TYPE_CHECKING:  # the same names, for type checkers (`X as X` marks a re-expo
     from agentloop.events import EventHandler as EventHandler
     from agentloop.events import ReasoningDelta as ReasoningDelta
     from agentloop.events import RunFinished as RunFinished
+    from agentloop.events import PromptProgress as PromptProgress
     from agentloop.events import RunWarning as RunWarning
     from agentloop.events import TextDelta as TextDelta
     from agentloop.events import ToolCallFinished as ToolCallFinished

@@ -67,6 +67,23 @@ class BackendRetry:
 
 
 @dataclass(frozen=True, slots=True)
+class PromptProgress:
+    """The server is reading the prompt (llama-server's `return_progress`).
+
+    Attributes:
+        processed: Prompt tokens read so far (cached ones included).
+        total: Prompt tokens in all.
+        cache: Prompt tokens taken from the server's cache.
+    """
+
+    turn: int
+    processed: int
+    total: int
+    cache: int
+    kind: Literal["prompt_progress"] = "prompt_progress"
+
+
+@dataclass(frozen=True, slots=True)
 class TurnFinished:
     """A model reply has been received and parsed (its calls not yet run).
 
@@ -134,6 +151,7 @@ Event = (
     | ToolCallStarted
     | ToolCallFinished
     | BackendRetry
+    | PromptProgress
     | TurnFinished
     | ContextCompacted
     | RunWarning

@@ -297,7 +297,11 @@ class Agent:
         )
         started = time.perf_counter()
         reply = await self.backend.complete(
-            request, on_delta=state.on_delta, on_retry=state.on_retry, transcript=state.transcript
+            request,
+            on_delta=state.on_delta,
+            on_retry=state.on_retry,
+            transcript=state.transcript,
+            on_progress=state.on_progress,
         )
         warning = run.window.observe(reply.usage.prompt_tokens)
         if warning is not None:

@@ -8,7 +8,14 @@ from typing import Any
 
 from agentloop.calls import tool_message
 from agentloop.errors import AgentloopError
-from agentloop.events import BackendRetry, Event, EventHandler, ReasoningDelta, TextDelta
+from agentloop.events import (
+    BackendRetry,
+    Event,
+    EventHandler,
+    PromptProgress,
+    ReasoningDelta,
+    TextDelta,
+)
 from agentloop.repeats import RepeatGuard
 from agentloop.result import RunResult, StopReason, ToolCallRecord, Usage
 from agentloop.transcript import Transcript
@@ -46,6 +53,10 @@ class RunState:
             await self.emit(ReasoningDelta(self.turn, text))
         else:
             await self.emit(TextDelta(self.turn, text))
+
+    async def on_progress(self, processed: int, total: int, cache: int) -> None:
+        """Backend callback while the server reads the prompt."""
+        await self.emit(PromptProgress(self.turn, processed, total, cache))
 
     async def on_retry(self, attempt: int, wait: float, error: str) -> None:
         """Backend callback before a retry."""

@@ -14,7 +14,7 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import httpx2
@@ -44,6 +44,7 @@ from agentloop.backend.types import (
     DeltaHandler,
     DeltaKind,
     ModelReply,
+    ProgressHandler,
     RetryHandler,
     TranscriptSink,
 )
@@ -243,6 +244,7 @@ class OpenAIBackend:
         on_delta: DeltaHandler | None = None,
         on_retry: RetryHandler | None = None,
         transcript: TranscriptSink | None = None,
+        on_progress: ProgressHandler | None = None,
     ) -> ModelReply:
         """Send one chat-completions request (retried as configured) and parse the reply."""
         body = await self._body(request)
@@ -253,7 +255,8 @@ class OpenAIBackend:
         implicit_think = request.think_tags and await self.server_kind() != "vllm"
 
         async def once() -> ModelReply:
-            return await self._send(body, request, implicit_think, on_delta, transcript)
+            handlers = _Handlers(on_delta, on_progress)
+            return await self._send(body, request, implicit_think, handlers, transcript)
 
         return await self._retrying(once, on_retry)
 
@@ -271,6 +274,8 @@ class OpenAIBackend:
         if request.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
+            if kind == "llama":  # prompt progress while a long prompt is read (CPU servers)
+                body["return_progress"] = True
         return body
 
     async def _send(
@@ -278,9 +283,10 @@ class OpenAIBackend:
         body: dict[str, Any],
         request: ChatRequest,
         implicit_think: bool,
-        on_delta: DeltaHandler | None,
+        handlers: _Handlers,
         transcript: TranscriptSink | None,
     ) -> ModelReply:
+        on_delta = handlers.on_delta
         started = time.perf_counter()
         try:
             response = await self._client.post(
@@ -302,7 +308,7 @@ class OpenAIBackend:
         streamed = request.stream and "json" not in response.headers.get("content-type", "")
         try:
             if streamed:
-                return await _read_stream(response, implicit_think, on_delta, transcript, started)
+                return await _read_stream(response, implicit_think, handlers, transcript, started)
             raw = await response.aread()
         finally:
             await response.aclose()
@@ -347,13 +353,13 @@ class OpenAIBackend:
 async def _read_stream(
     response: httpx2.Response,
     implicit_think: bool,
-    on_delta: DeltaHandler | None,
+    handlers: _Handlers,
     transcript: TranscriptSink | None,
     started: float,
 ) -> ModelReply:
     builder = ReplyBuilder()
     think = ThinkStream(implicit=implicit_think)
-    sink = _GatedDeltas(on_delta) if on_delta is not None else None
+    sink = _GatedDeltas(handlers.on_delta) if handlers.on_delta is not None else None
     lines: list[str] = []
     first: float | None = None
     watch, runaway = RepetitionWatch(), False
@@ -366,6 +372,8 @@ async def _read_stream(
             for chunk in sse_payloads([line]):
                 if "error" in chunk and not chunk.get("choices"):
                     raise StreamInterrupted(describe_status_error(chunk))
+                if "prompt_progress" in chunk:
+                    await handlers.progress(chunk["prompt_progress"])
                 text, thought = builder.add_chunk(chunk)
                 if (text or thought) and first is None:
                     first = time.perf_counter() - started
@@ -388,6 +396,22 @@ async def _read_stream(
         await sink.finish()
     reply = builder.build(time_to_first_token=first)
     return replace(reply, finish_reason=RUNAWAY) if runaway else reply
+
+
+@dataclass(frozen=True, slots=True)
+class _Handlers:
+    """The caller's callbacks for one streamed reply."""
+
+    on_delta: DeltaHandler | None
+    on_progress: ProgressHandler | None
+
+    async def progress(self, data: Any) -> None:
+        """llama-server's `prompt_progress` ({total, cache, processed, ...})."""
+        if self.on_progress is None or not isinstance(data, dict):
+            return
+        numbers = [data.get(key) for key in ("processed", "total", "cache")]
+        if all(isinstance(n, int) for n in numbers):
+            await _call(self.on_progress, *numbers)
 
 
 class _GatedDeltas:

@@ -15,6 +15,8 @@ REJECTED = "rejected_by_server"
 DeltaKind = Literal["text", "reasoning"]
 DeltaHandler = Callable[[DeltaKind, str], Awaitable[None] | None]
 RetryHandler = Callable[[int, float, str], Awaitable[None] | None]
+ProgressHandler = Callable[[int, int, int], Awaitable[None] | None]
+"""Called with (processed, total, cached) prompt tokens while the server reads the prompt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ class Backend(Protocol):
         on_delta: DeltaHandler | None = None,
         on_retry: RetryHandler | None = None,
         transcript: TranscriptSink | None = None,
+        on_progress: ProgressHandler | None = None,
     ) -> ModelReply:
         """Send one request and return the parsed reply."""
 

@@ -14,6 +14,7 @@ from agentloop.backend.types import (
     ChatRequest,
     DeltaHandler,
     ModelReply,
+    ProgressHandler,
     RawToolCall,
     RetryHandler,
     TranscriptSink,
@@ -80,6 +81,7 @@ class ScriptedBackend:
         on_delta: DeltaHandler | None = None,
         on_retry: RetryHandler | None = None,
         transcript: TranscriptSink | None = None,
+        on_progress: ProgressHandler | None = None,
     ) -> ModelReply:
         # Keep a snapshot: the loop goes on appending to the same list.
         snapshot = replace(request, messages=[dict(m) for m in request.messages])

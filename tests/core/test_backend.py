@@ -18,6 +18,7 @@ from agentloop import (
     run_agent,
 )
 from agentloop.backend import ChatRequest, OpenAIBackend
+from agentloop.events import PromptProgress
 from tests.common_tools import add_number
 from tests.core.conftest import (
     BASE,
@@ -554,3 +555,22 @@ async def test_concurrent_first_runs_discover_the_server_once(httpx2_mock: Any) 
         results = await asyncio.gather(*(agent.run("hi") for _ in range(8)))
     assert {r.output for r in results} == {"Hello, world!"}
     assert models.call_count == 1 and props.call_count == 1
+
+
+def test_prompt_progress_becomes_events_and_is_asked_for(llama: Any, config: AgentConfig) -> None:
+    """llama-server's `return_progress`: chunks with `prompt_progress` and an empty delta."""
+    progress = [
+        {"choices": [], "prompt_progress": {"total": 900, "cache": 0, "processed": n}}
+        for n in (512, 900)
+    ]
+    chunks = [
+        *progress,
+        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ]
+    route = llama.post(f"{BASE}/chat/completions").mock(return_value=sse_from_chunks(chunks))
+    result = run_agent("hello", config=config)
+    assert result.output == "Hi"
+    seen = [(e.processed, e.total) for e in result.events if isinstance(e, PromptProgress)]
+    assert seen == [(512, 900), (900, 900)]
+    assert bodies(route)[0]["return_progress"] is True
