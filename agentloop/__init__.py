@@ -77,9 +77,9 @@ if TYPE_CHECKING:  # the same names, for type checkers (`X as X` marks a re-expo
     from agentloop.events import ContextCompacted as ContextCompacted
     from agentloop.events import Event as Event
     from agentloop.events import EventHandler as EventHandler
+    from agentloop.events import PromptProgress as PromptProgress
     from agentloop.events import ReasoningDelta as ReasoningDelta
     from agentloop.events import RunFinished as RunFinished
-    from agentloop.events import PromptProgress as PromptProgress
     from agentloop.events import RunWarning as RunWarning
     from agentloop.events import TextDelta as TextDelta
     from agentloop.events import ToolCallFinished as ToolCallFinished
