@@ -38,6 +38,7 @@ from agentloop.eval.summary import Summary, render_markdown, summarize
 from agentloop.eval.tasks import Task
 from agentloop.eval.toolsets import BuiltinTools, ToolProvider
 from agentloop.eval.trial import Server, TrialRunner, TrialSettings
+from agentloop.events import EventHandler
 from agentloop.logs import get_logger
 
 log = get_logger(__name__)
@@ -51,6 +52,9 @@ class TrialObserver(Protocol):
 
     def trial(self, task: Task, trial: int) -> AbstractContextManager[TrialCallback]:
         """A context around one trial."""
+
+    def run_events(self, model: str) -> EventHandler | None:
+        """An `on_event` consumer for the run inside a trial (its spans nest in the trial's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +230,7 @@ async def _run_jobs(
         max_turns=options.max_turns,
         work_dir=work_dir,
         out_dir=options.out_dir,
+        events=observer.run_events if observer is not None else None,
     )
     runner = TrialRunner(settings, provider)
     queue = iter(enumerate(jobs))  # shared by the workers: each job is taken once

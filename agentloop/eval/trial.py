@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from agentloop.eval.checks import CheckResult, Evidence, date_from_calls, run_ch
 from agentloop.eval.results import TRANSCRIPTS_DIR, CallSummary, CheckOutcome, TrialResult
 from agentloop.eval.tasks import Task
 from agentloop.eval.toolsets import ToolProvider
+from agentloop.events import EventHandler
 from agentloop.logs import get_logger
 from agentloop.result import RunResult
 from agentloop.run import arun_agent
@@ -37,6 +39,7 @@ class TrialSettings:
         max_turns: Turn limit unless the task sets one.
         work_dir: Where trial workspaces are made (and removed).
         out_dir: The run's output directory (transcripts go under it).
+        events: Gives each run its `on_event` consumer, by model id (tracing), if any.
     """
 
     timeout: float
@@ -44,6 +47,7 @@ class TrialSettings:
     max_turns: int | None
     work_dir: Path
     out_dir: Path
+    events: Callable[[str], EventHandler | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,7 @@ class TrialRunner:
                     system=task.system,
                     approver=_approve_all,
                     transcript=wire,
+                    on_event=self.settings.events(server.model) if self.settings.events else None,
                 )
         except TimeoutError:
             stop_reason = "timeout"

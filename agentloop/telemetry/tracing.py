@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from agentloop.telemetry.config import TelemetryConfig
+from agentloop.telemetry.spans import RunTracer, TraceSettings
 
 if TYPE_CHECKING:
     from agentloop.eval.results import TrialResult
@@ -74,6 +75,12 @@ class TrialTracer:
     def close(self) -> None:
         """Export the pending spans and stop."""
         self.tracing.shutdown()
+
+    def run_events(self, model: str) -> RunTracer:
+        """The spans of the run inside a trial (`invoke_agent`, `chat`, `execute_tool`),
+        nested under the trial's span, which is current while the run executes."""
+        capture = self.tracing.config.capture_content
+        return RunTracer(self.tracer, TraceSettings(model=model, capture_content=capture))
 
     @contextmanager
     def trial(self, task: Task, trial: int) -> Iterator[Callable[[TrialResult], None]]:

@@ -146,3 +146,23 @@ async def test_eval_trials_are_spans_with_task_trial_and_verdict(tmp_path: Path)
     assert seen[("wrong", 1)]["agentloop.eval.passed"] is False
     assert "wanted 3" in str(seen[("wrong", 1)]["agentloop.eval.failure"])
     assert len({s.context.trace_id for s in spans}) == len(spans)  # one trace per trial
+
+
+async def test_the_run_inside_a_trial_nests_under_the_trial_span(tmp_path: Path) -> None:
+    tasks = load_tasks(standard_tasks(tmp_path / "tasks.jsonl"))[:1]
+    tracing, exporter = _tracing()
+    await run_eval(
+        tasks,
+        [AgentConfig(base_url="http://scripted.invalid/v1", max_retries=0, stream=False)],
+        EvalOptions(out_dir=tmp_path / "run", trials=1, concurrency=1),
+        provider=FixedTools(TEST_TOOLS),
+        backend_factory=lambda c: ScriptedBackend([scripted_step]),  # type: ignore[list-item]
+        observer=TrialTracer(tracing, run_id="run-2"),
+    )
+    tracing.shutdown()
+    spans = exporter.get_finished_spans()
+    [trial] = [s for s in spans if s.name.startswith("eval_trial ")]
+    [run] = [s for s in spans if s.name.startswith("invoke_agent")]
+    assert run.parent is not None and run.parent.span_id == trial.context.span_id
+    chats = [s for s in spans if s.name.startswith("chat")]
+    assert chats and all(s.context.trace_id == trial.context.trace_id for s in chats)
