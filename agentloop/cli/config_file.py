@@ -56,6 +56,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server_kind", "detected (llama, vllm, openai)", "--server-kind"),
     Setting("profile", "chosen by model id", "--profile"),
     Setting("max_turns", "20", "--max-turns"),
+    Setting("context_size", "the server's (else 8192)", "--context-size"),
     Setting("approve", "ask on a terminal, deny otherwise", "--approve"),
     Setting("system", "none", "--system"),
     Setting("tools", "builtin", "--tools"),

@@ -156,9 +156,14 @@ def stub_entry(entry: Entry, name: str) -> Entry | None:
     if not isinstance(content, str):
         return None
     stub = STUB.format(name=name, chars=len(content))
-    if len(content) <= len(stub):
+    if len(content) <= len(stub) or _is_stub(content, name):
         return None
     return replace(entry, message={**entry.message, "content": stub})
+
+
+def _is_stub(content: str, name: str) -> bool:
+    head, tail = STUB.split("{chars}")
+    return content.startswith(head.format(name=name)) and content.endswith(tail)
 
 
 def stub_candidates(entries: Sequence[Entry], plan: Layout) -> list[int]:

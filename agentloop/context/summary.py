@@ -16,8 +16,9 @@ from agentloop.context.steps import cap_text
 SUMMARY_SYSTEM = (
     "You condense the early part of a conversation between a user and an assistant that "
     "uses tools, so that the assistant can go on without it. Keep every fact, number, file "
-    "name and result the assistant found, what was asked, and what is still to do. Write "
-    "plain sentences, no preamble."
+    "name and result the assistant found, what was asked, and what is still to do. Only "
+    "record what the conversation shows: do not answer the user's question and do not "
+    "guess. Write plain sentences, no preamble."
 )
 
 

@@ -74,6 +74,21 @@ async def test_old_tool_results_are_stubbed_oldest_first_and_the_latest_kept() -
     assert_valid(prepared.messages, messages)
 
 
+async def test_a_stub_is_never_stubbed_again() -> None:
+    ctx = manager()
+    messages = tool_loop(6, 1200)
+    first = await ctx.prepare(messages, TOOLS)
+    stubs = [m["content"] for m in first.messages if m["content"].startswith("[terminal")]
+    for turn in range(6, 30):
+        messages += tool_loop(1, 1200)[2:]
+        messages[-2]["tool_calls"][0]["id"] = f"call_t{turn}"
+        messages[-1]["tool_call_id"] = f"call_t{turn}"
+        prepared = await ctx.prepare(messages, TOOLS)
+        assert_valid(prepared.messages, messages)
+    sent = [m["content"] for m in prepared.messages if m["role"] == "tool"]
+    assert stubs and all("output of 1216 characters" in s for s in sent[:-1]), sent
+
+
 async def test_reasoning_is_dropped_only_before_the_latest_user_message() -> None:
     messages = tool_loop(3, 50, reasoning="think " * 300)
     messages.append({"role": "assistant", "content": "file1.txt."})
