@@ -11,8 +11,11 @@ import ctypes
 import os
 from pathlib import Path
 
+from sandbox._workspace import remove_tree
+
 _MS_NOSUID, _MS_NODEV = 0x2, 0x4
 _MNT_DETACH = 0x2
+_SOURCE = "agentloop-workspace-"
 
 
 def mount_limited(path: Path, size: int, entries: int, owner: int | None) -> bool:
@@ -27,8 +30,35 @@ def mount_limited(path: Path, size: int, entries: int, owner: int | None) -> boo
     options = f"size={size},nr_inodes={entries + 1},mode=0755,uid={uid},gid={uid}"
     libc = ctypes.CDLL(None, use_errno=True)
     flags = _MS_NOSUID | _MS_NODEV
-    done = libc.mount(b"agentloop-workspace", bytes(path), b"tmpfs", flags, options.encode())
+    source = f"{_SOURCE}{os.getpid()}".encode()
+    done = libc.mount(source, bytes(path), b"tmpfs", flags, options.encode())
     return bool(done == 0)
+
+
+def sweep() -> None:
+    """Detach workspace tmpfs mounts left by agentloop processes that died before closing
+    their sandbox (their directories are then removed as well)."""
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        source, target = line.split()[:2]
+        owner = source.removeprefix(_SOURCE)
+        if source.startswith(_SOURCE) and owner.isdigit() and not _alive(int(owner)):
+            path = Path(target.replace("\\040", " "))
+            unmount(path)
+            remove_tree(path.parent)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def unmount(path: Path) -> None:

@@ -100,6 +100,7 @@ class Sandbox:
         sandbox = cls(root / "workspace", **options)  # type: ignore[arg-type]
         sandbox._owned_root = root
         # As root, the kernel enforces the size while files are written.
+        _quota.sweep()
         limits = sandbox.limits
         sandbox.write_time_quota = _quota.mount_limited(
             sandbox.workspace, limits.workspace_bytes, limits.workspace_files, sandbox._run_as

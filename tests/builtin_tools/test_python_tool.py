@@ -28,7 +28,9 @@ async def box() -> AsyncIterator[Sandbox]:
 
 @pytest.fixture
 def registry(box: Sandbox) -> ToolRegistry:
-    return ToolRegistry([python_tool(box, PythonPolicy(timeout=3))])
+    # No standby: it would be started in the test's event loop and killed in the
+    # fixture's, whose teardown can then wait forever for its exit.
+    return ToolRegistry([python_tool(box, PythonPolicy(timeout=3, standby=False))])
 
 
 async def run(registry: ToolRegistry, context: ToolContext, code: str) -> tuple[bool, str]:

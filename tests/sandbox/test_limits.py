@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -142,3 +143,18 @@ async def test_temporary_workspace_size_is_enforced_while_writing() -> None:
         assert scan(box.workspace).entries <= 501
         workspace = box.workspace
     assert not workspace.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting the size-limited tmpfs needs root")
+async def test_a_workspace_tmpfs_left_by_a_dead_process_is_swept() -> None:
+    leak = (
+        "from sandbox import Sandbox; import os; print(Sandbox.temporary().workspace); os._exit(0)"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", leak, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    leaked = out.decode().strip()
+    assert os.path.ismount(leaked)
+    async with Sandbox.temporary():
+        assert not os.path.ismount(leaked) and not os.path.exists(leaked)
