@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sandbox import sanitize_text
 from tools._arguments import ArgumentsError, cap_output, parse_arguments, render_result
 from tools._log import get_logger
 from tools._server_schema import rejected_tool, schema_for_server
@@ -268,6 +269,8 @@ def _fail(
     message: str,
     started: float,
 ) -> ToolOutcome:
+    # Messages echo model-written names and values: sanitised like all tool output.
+    message = sanitize_text(message)
     return ToolOutcome(name, arguments, message, kind, time.perf_counter() - started)
 
 

@@ -25,6 +25,7 @@ from agentloop.events import (
     ToolCallStarted,
     TurnFinished,
 )
+from sandbox import sanitize_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -211,11 +212,12 @@ class Renderer:
         elif isinstance(event, ContextCompacted):
             self.note(f"  {event.compaction.describe()}")
         elif isinstance(event, RunWarning):
-            self.note(f"  {event.message}", "yellow")
+            self.note(f"  {sanitize_text(event.message)}", "yellow")
 
     def _stream(self, kind: Literal["text", "reasoning"], text: str) -> None:
         if not text:
             return
+        text = sanitize_text(text)  # model-written: no escape sequence reaches the terminal
         if self._open != kind:
             self.close_stream()
             self._open = kind
@@ -248,8 +250,9 @@ class Renderer:
         self._open_calls[event.call_id] = event.name
         self._last_call_line = event.call_id
         line = Text("⚙ ", "cyan")
-        line.append(event.name, "bold cyan")
-        line.append(f"({short_arguments(event.arguments, event.raw_arguments)})")
+        line.append(sanitize_text(event.name), "bold cyan")
+        shown = short_arguments(event.arguments, event.raw_arguments)
+        line.append(f"({sanitize_text(shown)})")
         if event.recovered:
             line.append("  [recovered from text]", "yellow")
         self.notes.print(line, soft_wrap=True)
@@ -257,17 +260,18 @@ class Renderer:
     def _tool_finished(self, event: ToolCallFinished) -> None:
         record = event.record
         self._open_calls.pop(record.call_id, None)
-        body = short_result(record.output)
+        body = sanitize_text(short_result(record.output))
+        name = sanitize_text(record.name)
         # Several calls in one reply print all their ⚙ lines first: a result that does not
         # follow its own call names the tool.
         adjacent = self._last_call_line == record.call_id
         self._last_call_line = None
         if record.error is None:
             line = Text("  → ", "green")
-            line.append(body if adjacent else f"{record.name}: {body}")
+            line.append(body if adjacent else f"{name}: {body}")
         else:
             what = _FAILED.get(record.error, record.error)
-            line = Text(f"  ✗ {record.name} {what}: ", "red")
+            line = Text(f"  ✗ {name} {what}: ", "red")
             line.append(body)
         line.append(f"  ({record.duration:.2f} s)", "dim")
         self.notes.print(line, soft_wrap=True)

@@ -23,6 +23,7 @@ from agentloop.chat.errors import describe_error
 from agentloop.chat.render import Renderer, short_result
 from agentloop.chat.state import ChatSettings
 from agentloop.errors import AgentloopError
+from sandbox import sanitize_text
 from tools import ApprovalDecision, ApprovalRequest, ToolContext, ToolRegistry
 
 if TYPE_CHECKING:
@@ -205,7 +206,12 @@ class ChatSession:
             self.renderer.note(f"  {request.name} refused (--approve deny)", "yellow")
             return "no"
         self._show_request(request)
-        decision = await self.reader.confirm(f"  run {request.name}?")
+        if request.name == "python":
+            self.renderer.note(
+                "  (it runs in this chat's Python session, which code from earlier calls "
+                "may have changed)"
+            )
+        decision = await self.reader.confirm(f"  run {sanitize_text(request.name)}?")
         self._arm_sigint()
         if decision is None:
             # Ctrl-C at the approval prompt cancels the whole turn, like Ctrl-C elsewhere.
@@ -219,8 +225,11 @@ class ChatSession:
         return decision
 
     def _show_request(self, request: ApprovalRequest) -> None:
-        for key, value in request.arguments.items():
-            text = value if isinstance(value, str) else repr(value)
+        # Model-written: escapes and bidi characters are shown, never executed, so what
+        # the user reads is what runs.
+        for raw_key, value in request.arguments.items():
+            key = sanitize_text(str(raw_key))
+            text = sanitize_text(value if isinstance(value, str) else repr(value))
             if "\n" in text:
                 self.renderer.notes.print(Text(f"  {key}:", "bold"))
                 self.renderer.notes.print(Text(_indent(text, "    ")), soft_wrap=True)

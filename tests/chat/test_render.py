@@ -90,3 +90,28 @@ def test_an_immediate_retry_is_not_printed_but_a_waiting_one_is() -> None:
     assert out.getvalue() == ""
     renderer.on_event(BackendRetry(turn=1, attempt=2, wait=1.5, error="HTTP 503"))
     assert out.getvalue() == "server error, retrying in 1.5 s: HTTP 503\n"
+
+
+def test_model_written_escape_sequences_are_shown_not_executed() -> None:
+    from agentloop.events import TextDelta
+
+    renderer, out = _renderer()
+    hostile = "\x1b]52;c;cGF5bG9hZA==\x07\x1b[2Jdone\u202egnp.exe"
+    renderer.on_event(ToolCallStarted(1, "c1", "ev\x1bil", {"code": hostile}, "{}", False))
+    renderer.on_event(ToolCallFinished(1, _record("c1", "ev\x1bil", hostile)))
+    renderer.on_event(TextDelta(1, hostile))
+    renderer.close_stream()
+    printed = out.getvalue()
+    assert "\x1b" not in printed and "\u202e" not in printed and "\x07" not in printed
+    assert "\\x1b" in printed and "\\u202e" in printed, "shown, not dropped"
+    assert "done" in printed and "gnp.exe" in printed, "text after the sequence is kept"
+
+
+def test_tool_errors_echo_model_written_names_sanitised() -> None:
+    import asyncio
+
+    from tools import ToolContext, ToolRegistry
+
+    outcome = asyncio.run(ToolRegistry().call("x\x1b[31m\u202ey", "{}", context=ToolContext()))
+    assert outcome.error == "unknown_tool"
+    assert "\x1b" not in outcome.content and "\u202e" not in outcome.content
