@@ -13,6 +13,12 @@ from jsonschema.exceptions import SchemaError as BadSchema
 from jsonschema.validators import validator_for
 from pydantic import BaseModel
 from pydantic import ValidationError as ModelError
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource, Unresolvable
+
+from tools._log import get_logger
+
+log = get_logger(__name__)
 
 # Coercion passes before giving up: each pass fixes every error it can at once.
 _MAX_PASSES = 4
@@ -60,13 +66,22 @@ class SchemaValidator:
         except BadSchema as exc:
             raise ValueError(f"not a valid JSON schema: {exc.message}") from None
         self.schema = schema
-        self._validator = cls(schema)
+        # No network: a `$ref` to another document is never fetched; what it points to is
+        # not checked here (the rest of the schema still is).
+        local = _without_remote_refs(schema)
+        registry: Registry[Any] = Registry(retrieve=_no_retrieval)  # type: ignore[call-arg]
+        self._validator = cls(local, registry=registry)
 
     def __call__(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """The coerced arguments; raises `InvalidArguments` when they still do not match."""
         value = arguments
         for _ in range(_MAX_PASSES):
-            errors = list(self._validator.iter_errors(value))
+            try:
+                errors = list(self._validator.iter_errors(value))
+            except Unresolvable:
+                log.info("tool.schema_ref_unresolved")
+                return value  # the part that refers elsewhere cannot be checked here
+
             if not errors:
                 return value
             fixed = _coerced(value, errors)
@@ -74,6 +89,22 @@ class SchemaValidator:
                 break
             value = fixed
         raise InvalidArguments(_schema_problems(self._validator.iter_errors(value)))
+
+
+def _no_retrieval(uri: str) -> Resource[Any]:
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+
+def _without_remote_refs(node: Any) -> Any:
+    """A copy in which a `$ref` to another document accepts anything."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            return {}
+        return {key: _without_remote_refs(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_remote_refs(item) for item in node]
+    return node
 
 
 def _coerced(value: dict[str, Any], errors: list[SchemaError]) -> dict[str, Any] | None:

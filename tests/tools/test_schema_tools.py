@@ -163,3 +163,24 @@ def test_typed_tools_keep_their_messages() -> None:
     outcome = call(registry, "half", '{"n": "x"}')
     assert outcome.error == "invalid_arguments"
     assert "n: Input should be a valid integer" in outcome.content
+
+
+def test_a_ref_to_another_document_is_never_fetched() -> None:
+    import socket
+
+    from tools._validate import SchemaValidator
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("validation tried to reach the network")
+
+    schema = {
+        "type": "object",
+        "properties": {"r": {"$ref": "https://example.invalid/r.json"}, "n": {"type": "number"}},
+    }
+    original = socket.getaddrinfo
+    socket.getaddrinfo = no_network  # type: ignore[assignment]
+    try:
+        checked = SchemaValidator(schema)({"r": {"x": 1}, "n": "3"})
+    finally:
+        socket.getaddrinfo = original
+    assert checked["r"] == {"x": 1} and checked["n"] == 3, "the rest is still checked"
