@@ -83,12 +83,13 @@ def sweep(support: CgroupSupport) -> None:
                 owner = child.name.split("-")
                 if len(owner) != 3 or owner[0] != "agentloop" or not owner[1].isdigit():
                     continue
-                if not _alive(int(owner[1])):
+                if not pid_alive(int(owner[1])):
                     with contextlib.suppress(OSError):
                         child.rmdir()  # refused while tasks are still in it
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while a process with this pid exists (any owner)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -11,6 +11,7 @@ import ctypes
 import os
 from pathlib import Path
 
+from sandbox._cgroup import pid_alive
 from sandbox._workspace import remove_tree
 
 _MS_NOSUID, _MS_NODEV = 0x2, 0x4
@@ -45,20 +46,10 @@ def sweep() -> None:
     for line in lines:
         source, target = line.split()[:2]
         owner = source.removeprefix(_SOURCE)
-        if source.startswith(_SOURCE) and owner.isdigit() and not _alive(int(owner)):
+        if source.startswith(_SOURCE) and owner.isdigit() and not pid_alive(int(owner)):
             path = Path(target.replace("\\040", " "))
             unmount(path)
             remove_tree(path.parent)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def unmount(path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from agentloop import tool
 
 
@@ -14,3 +16,24 @@ def add_number(a: float, b: float) -> float:
         b: The second addend.
     """
     return a + b
+
+
+TUTORIAL_ADD_NUMBER: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "add_number",
+        "description": "将两个数字相加",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "a": {"type": "string", "description": "第一个数字"},
+                "b": {"type": "string", "description": "第二个数字"},
+            },
+            "required": ["a", "b"],
+        },
+    },
+}
+"""The tutorial's own tool dict, unchanged: string-typed numbers, Chinese descriptions."""
+
+TUTORIAL_MAP_FN = {"add_number": lambda a, b: float(a) + float(b)}
+"""The tutorial's function map for it."""

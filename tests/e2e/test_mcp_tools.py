@@ -15,29 +15,14 @@ import pytest
 
 from agentloop import arun_agent
 from agentloop.cli import main
+from tests.common_tools import TUTORIAL_ADD_NUMBER, TUTORIAL_MAP_FN
 from tools import rejected_tool
 
 pytestmark = pytest.mark.e2e
 
 GREEDY = {"temperature": 0, "seed": 42}
-TUTORIAL_TOOLS: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "add_number",
-            "description": "将两个数字相加",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "a": {"type": "string", "description": "第一个数字"},
-                    "b": {"type": "string", "description": "第二个数字"},
-                },
-                "required": ["a", "b"],
-            },
-        },
-    }
-]
-MAP_FN = {"add_number": lambda a, b: float(a) + float(b)}
+TUTORIAL_TOOLS: list[dict[str, Any]] = [TUTORIAL_ADD_NUMBER]
+MAP_FN = TUTORIAL_MAP_FN
 
 
 async def test_tutorial_tool_dicts_and_function_map(base_url: str) -> None:

@@ -7,25 +7,11 @@ from typing import Any
 
 import pytest
 
+from tests.common_tools import TUTORIAL_ADD_NUMBER, TUTORIAL_MAP_FN
 from tools import Tool, ToolContext, ToolOutcome, ToolRegistry, tool
 
-# The tutorial's own tool dict, unchanged: string-typed numbers, Chinese descriptions.
-ADD_NUMBER: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "add_number",
-        "description": "将两个数字相加",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "a": {"type": "string", "description": "第一个数字"},
-                "b": {"type": "string", "description": "第二个数字"},
-            },
-            "required": ["a", "b"],
-        },
-    },
-}
-MAP_FN = {"add_number": lambda a, b: float(a) + float(b)}
+ADD_NUMBER: dict[str, Any] = TUTORIAL_ADD_NUMBER
+MAP_FN = TUTORIAL_MAP_FN
 
 
 def call(registry: ToolRegistry, name: str, args: object) -> ToolOutcome:
