@@ -12,7 +12,7 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from agentloop.errors import ConfigError
 
@@ -29,16 +29,7 @@ Category = Literal[
     "live_multiple",
     "live_irrelevance",
 ]
-CATEGORIES: tuple[Category, ...] = (
-    "simple_python",
-    "multiple",
-    "parallel",
-    "parallel_multiple",
-    "irrelevance",
-    "live_simple",
-    "live_multiple",
-    "live_irrelevance",
-)
+CATEGORIES: tuple[Category, ...] = get_args(Category)
 _DATA_PREFIX = "bfcl_eval/data/"
 
 
