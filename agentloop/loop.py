@@ -78,7 +78,9 @@ class Agent:
         config: Server and loop settings.
         tools: The tools the model may call (or a ready `ToolRegistry`).
         profile: Sampling profile (name or object); None picks one by model id.
-        system: A system prompt put first when a conversation has none.
+        system: A system prompt put first when a conversation has none. None (the default)
+            uses the profile's own (`Profile.system_prompt`) when tools are offered; ``""``
+            sends none.
         backend: Stand-in for the HTTP backend (tests use `ScriptedBackend`).
     """
 
@@ -196,6 +198,7 @@ class Agent:
             info = await self.backend.info()
             state.model = info.model
             profile = resolve_profile(self.profile_choice, info.model)
+            self._add_system_prompt(state.messages, self._system_for(profile, registry))
             template_kwargs = {**profile.chat_template_kwargs, **self.config.chat_template_kwargs}
             run = _Run(
                 profile=profile,
@@ -236,9 +239,7 @@ class Agent:
                         return ended
         return await self._finish(state, "max_turns", "")
 
-    async def _run_calls(
-        self, state: RunState, run: _Run, reply: ParsedReply
-    ) -> RunResult | None:
+    async def _run_calls(self, state: RunState, run: _Run, reply: ParsedReply) -> RunResult | None:
         """Run a reply's calls; the result when one of them was the accepted final output."""
         records = await run_calls(
             run.registry,
@@ -277,9 +278,7 @@ class Agent:
     async def _ask(self, state: RunState, run: _Run) -> ParsedReply:
         in_tool_loop = bool(state.messages) and state.messages[-1].get("role") == "tool"
         sampling = run.profile.settings(in_tool_loop=in_tool_loop, overrides=run.sampling)
-        tools = [
-            d for d in run.registry.definitions() if d["function"]["name"] not in run.left_out
-        ]
+        tools = [d for d in run.registry.definitions() if d["function"]["name"] not in run.left_out]
         # Only what is sent is fitted into the window; state.messages stays whole.
         fitted = await run.window.prepare(state.messages, tools)
         if fitted.compaction is not None:
@@ -403,9 +402,21 @@ class Agent:
             history.append({"role": "user", "content": prompt})
         if not history:
             raise ConfigError("messages is empty")
-        if self.system and history[0].get("role") != "system":
-            history.insert(0, {"role": "system", "content": self.system})
         return history
+
+    async def system_prompt(self) -> str | None:
+        """The system prompt a new conversation gets: the one given, else the profile's."""
+        return self._system_for(await self.profile(), self.registry)
+
+    def _system_for(self, profile: Profile, registry: ToolRegistry) -> str | None:
+        if self.system is not None:
+            return self.system or None
+        return profile.system_prompt if len(registry) else None
+
+    @staticmethod
+    def _add_system_prompt(history: list[dict[str, Any]], system: str | None) -> None:
+        if system and history[0].get("role") != "system":
+            history.insert(0, {"role": "system", "content": system})
 
 
 @dataclass(frozen=True, slots=True)

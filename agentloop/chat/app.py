@@ -107,6 +107,9 @@ class _ChatAgent:
     async def context_size(self) -> int | None:
         return (await self._agent.info()).context_size
 
+    async def system_prompt(self) -> str | None:
+        return await self._agent.system_prompt()
+
     async def aclose(self) -> None:
         await self._agent.aclose()
 
@@ -116,7 +119,10 @@ def _agent_factory(config: AgentConfig, status: StatusLine | None = None) -> Any
         from agentloop.loop import Agent
 
         agent = Agent(
-            config=config.with_(model=settings.model), tools=tools, profile=settings.profile
+            config=config.with_(model=settings.model),
+            tools=tools,
+            profile=settings.profile,
+            system=settings.system,
         )
         return _ChatAgent(agent, status)
 

@@ -112,6 +112,20 @@ async def _profile(session: ChatSession, arg: str) -> Outcome:
     return "continue"
 
 
+async def _system(session: ChatSession, arg: str) -> Outcome:
+    text = arg.strip()
+    if text:
+        choice = {"off": "", "default": None}.get(text.lower(), text)
+        await session.set_system(choice)
+    current = await session.system_prompt()
+    origin = {None: "the profile's default", "": "off"}.get(session.settings.system, "yours")
+    if current:
+        session.renderer.note(f"system prompt ({origin}):\n{current}")
+    else:
+        session.renderer.note(f"no system prompt ({origin}); /system TEXT sets one")
+    return "continue"
+
+
 async def _set(session: ChatSession, arg: str) -> Outcome:
     parts = arg.split(None, 1)
     if not parts:
@@ -168,6 +182,12 @@ COMMANDS: dict[str, Command] = {
         Command("/load", "/load PATH", "load a saved conversation and continue it", _load),
         Command("/model", "/model [ID]", "show the model (or ask for another id)", _model),
         Command("/profile", "/profile NAME", "switch sampling profile", _profile),
+        Command(
+            "/system",
+            "/system [TEXT|off|default]",
+            "show or replace the system prompt",
+            _system,
+        ),
         Command("/set", "/set FIELD VALUE", "override sampling, e.g. /set temperature 0.7", _set),
         Command("/think", "/think on|off", "show reasoning, or fold it to one line", _think),
         Command("/retry", "/retry", "ask the last question again", _retry),

@@ -12,7 +12,7 @@ import contextlib
 import signal
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -52,6 +52,8 @@ class AgentLike(Protocol):
     async def model_id(self) -> str: ...
 
     async def context_size(self) -> int | None: ...
+
+    async def system_prompt(self) -> str | None: ...
 
     async def aclose(self) -> None: ...
 
@@ -266,8 +268,13 @@ class ChatSession:
         return self._agent
 
     async def update_settings(self, settings: ChatSettings) -> None:
-        """Apply new settings; the agent is rebuilt when the model or profile changes."""
-        rebuild = (settings.model, settings.profile) != (self.settings.model, self.settings.profile)
+        """Apply new settings; the agent is rebuilt when the model, profile or system prompt
+        changes."""
+        rebuild = (settings.model, settings.profile, settings.system) != (
+            self.settings.model,
+            self.settings.profile,
+            self.settings.system,
+        )
         self.settings = settings
         self.renderer.show_reasoning = settings.show_reasoning
         if rebuild and self._agent is not None:
@@ -288,6 +295,21 @@ class ChatSession:
         await self.update_settings(settings)
         await self.reset()
         self.messages = list(messages)
+
+    async def set_system(self, system: str | None) -> None:
+        """Use another system prompt from the next question on (None: the profile's, ``""``:
+        none); the current conversation keeps its messages under the new prompt."""
+        await self.update_settings(replace(self.settings, system=system))
+        if self.messages and self.messages[0].get("role") == "system":
+            self.messages = self.messages[1:]
+        if system:
+            self.messages = [{"role": "system", "content": system}, *self.messages]
+
+    async def system_prompt(self) -> str | None:
+        """The system prompt questions are sent with."""
+        if self.messages and self.messages[0].get("role") == "system":
+            return str(self.messages[0].get("content") or "")
+        return await self._ensure_agent().system_prompt()
 
     async def describe_model(self) -> str:
         """`model: ID (profile P) at URL` for `/model`."""

@@ -14,6 +14,7 @@ from agentloop.chat.render import Renderer
 from agentloop.chat.session import ApproveMode, ChatSession, SessionOptions
 from agentloop.chat.state import ChatSettings
 from agentloop.config import AgentConfig
+from agentloop.profiles import QWEN_CODER
 from agentloop.testing import FakeOpenAIServer, FakeReply
 from tests.chat.chat_tools import TOOLS
 from tools import ApprovalDecision, ToolRegistry
@@ -77,6 +78,7 @@ async def test_help_lists_every_command(tmp_path: Path) -> None:
         "/model",
         "/profile",
         "/set",
+        "/system",
         "/think",
         "/retry",
         "/transcript",
@@ -118,6 +120,31 @@ async def test_reset_clears_the_conversation_but_keeps_the_system_prompt(tmp_pat
         )
         await session.run()
     assert [m["content"] for m in server.requests[1]["messages"]] == ["Be kind.", "again"]
+
+
+async def test_system_command_shows_replaces_and_turns_off_the_prompt(tmp_path: Path) -> None:
+    replies = [FakeReply("one"), FakeReply("two"), FakeReply("three"), FakeReply("four")]
+    with FakeOpenAIServer(replies, model="qwen2.5-coder-1.5b") as server:
+        lines = ["/system", "q1", "/system Be terse.", "q2", "/system off", "q3"]
+        lines += ["/system default", "/system", "q4"]
+        session, out = make_session(server, ScriptedReader(lines), tmp_path)
+        await session.run()
+    text = out.getvalue()
+    first_line = QWEN_CODER.system_prompt.splitlines()[0] if QWEN_CODER.system_prompt else "-"
+    assert text.count(f"system prompt (the profile's default):\n{first_line}") == 3
+    assert "system prompt (yours):\nBe terse." in text
+    assert "no system prompt (off)" in text
+    firsts = [r["messages"][0] for r in server.requests]
+    assert firsts[0] == {"role": "system", "content": QWEN_CODER.system_prompt}
+    assert firsts[1] == {"role": "system", "content": "Be terse."}
+    assert firsts[2]["role"] == "user" and firsts[2]["content"] == "q1"  # earlier turns kept
+    assert firsts[3] == {"role": "system", "content": QWEN_CODER.system_prompt}
+    assert [m["content"] for m in server.requests[3]["messages"] if m["role"] == "user"] == [
+        "q1",
+        "q2",
+        "q3",
+        "q4",
+    ]
 
 
 async def test_deny_mode_refuses_without_asking(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from agentloop import (
 )
 from agentloop.backend import ChatRequest, OpenAIBackend
 from agentloop.events import PromptProgress
+from agentloop.profiles import REASONING_MODEL_SYSTEM_PROMPT
 from tests.common_tools import add_number
 from tests.core.conftest import (
     BASE,
@@ -352,7 +353,9 @@ def test_vllm_reasoning_field_is_sent_back_as_it_came(httpx2_mock: Any) -> None:
     )
     result = run_agent("1+2", tools=[add_number], base_url=BASE)
     sent = bodies(route)
-    assert sent[1]["messages"][1]["reasoning"] == "Need a sum."
+    # the GLM profile's own system prompt goes first (no system prompt was given)
+    assert sent[0]["messages"][0] == {"role": "system", "content": REASONING_MODEL_SYSTEM_PROMPT}
+    assert sent[1]["messages"][2]["reasoning"] == "Need a sum."
     # GLM profile chosen by model id; vLLM names; tool-loop sampling on the second turn
     assert sent[0]["temperature"] == 1.0 and sent[0]["top_p"] == 0.95
     assert sent[0]["min_p"] == 0.01 and sent[0]["repetition_penalty"] == 1.0
@@ -478,7 +481,7 @@ def test_invalid_json_arguments_never_reach_the_servers_history(
         ]
     )
     result = run_agent("go", tools=[add_number], config=config, stream=False)
-    sent = bodies(route)[1]["messages"][1]["tool_calls"]
+    sent = bodies(route)[1]["messages"][2]["tool_calls"]
     assert [json.loads(c["function"]["arguments"]) for c in sent] == [{"a": 1, "b": 2}, {}]
     assert [c.raw_arguments for c in result.tool_calls] == ["{'a': 1, 'b': 2}", '{"a": 1,']
     assert [c.error for c in result.tool_calls] == [None, "bad_json"]
@@ -538,7 +541,7 @@ def test_call_markup_in_streamed_content_is_not_shown_but_is_recovered(
     )  # type: ignore[union-attr]
     assert first_turn_text == "Let me add."
     assert result.tool_calls[0].recovered and result.tool_calls[0].output == "5"
-    assert result.messages[1]["content"] == "Let me add."
+    assert result.messages[2]["content"] == "Let me add."
 
 
 async def test_concurrent_first_runs_discover_the_server_once(httpx2_mock: Any) -> None:

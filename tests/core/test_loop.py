@@ -24,6 +24,7 @@ from agentloop import (
     tool,
 )
 from agentloop.backend import ModelReply, RawToolCall
+from agentloop.profiles import GLM_47_FLASH, QWEN_CODER
 from agentloop.testing import ScriptedBackend, reply
 from tests.common_tools import add_number
 from tests.core.conftest import python
@@ -348,6 +349,34 @@ def test_system_prompt_goes_first() -> None:
     backend = ScriptedBackend([reply("hi")])
     run_agent("hello", backend=backend, system="Be brief.")
     assert backend.requests[0].messages[0] == {"role": "system", "content": "Be brief."}
+
+
+def test_the_profile_gives_the_system_prompt_when_none_is_given() -> None:
+    """Qwen and GLM get their own prompt when tools are offered; "" turns it off; a run
+    without tools, or a model without a profile prompt, gets none."""
+
+    def first_message(**kwargs: Any) -> dict[str, Any]:
+        backend = ScriptedBackend([reply("hi")], model=kwargs.pop("model", "qwen2.5-coder-1.5b"))
+        run_agent("hello", backend=backend, **kwargs)
+        return dict(backend.requests[0].messages[0])
+
+    default = {"role": "system", "content": QWEN_CODER.system_prompt}
+    assert QWEN_CODER.system_prompt and first_message(tools=[add_number]) == default
+    assert first_message(tools=[add_number], system="Be brief.")["content"] == "Be brief."
+    assert first_message(tools=[add_number], system="")["role"] == "user"
+    assert first_message(tools=[])["role"] == "user"
+    assert first_message(tools=[add_number], model="llama-3")["role"] == "user"
+    glm = first_message(tools=[add_number], model="GLM-4.7-Flash")
+    assert glm["content"] == GLM_47_FLASH.system_prompt != QWEN_CODER.system_prompt
+
+
+async def test_agent_says_which_system_prompt_it_uses() -> None:
+    backend = ScriptedBackend([], model="qwen2.5-coder")
+    config = AgentConfig(base_url="http://unused/v1")
+    async with Agent(config=config, tools=[add_number], backend=backend) as agent:
+        assert await agent.system_prompt() == QWEN_CODER.system_prompt
+    async with Agent(config=config, tools=[add_number], backend=backend, system="") as agent:
+        assert await agent.system_prompt() is None
 
 
 def test_a_cycle_of_calls_is_caught_too() -> None:
