@@ -277,14 +277,14 @@ def _fail(
 def _bad_json_message(tool: Tool, exc: ArgumentsError) -> str:
     return (
         f"Error: the arguments for {tool.name} could not be read: {exc}. "
-        f"Send a JSON object matching: {_signature(tool)}."
+        f"Call {tool.name} again with a JSON object matching: {_signature(tool)}."
     )
 
 
 def _invalid(tool: Tool, exc: InvalidArguments) -> str:
     return (
         f"Error: invalid arguments for {tool.name}: {'; '.join(exc.problems)}. "
-        f"Expected: {_signature(tool)}."
+        f"Expected: {_signature(tool)}. Call {tool.name} again with corrected arguments."
     )
 
 

@@ -12,6 +12,10 @@ from tools import Tool, ToolError, tool
 _MAX_EXPRESSION_CHARS = 1000
 _MAX_NODES = 200
 _MAX_INT_BITS = 4096  # about 1,200 decimal digits
+_ONLY_ARITHMETIC = (
+    "Use only numbers, + - * / // % ** and parentheses: a square root is x ** 0.5, "
+    "p% of x is p / 100 * x. Dates, names and functions need another tool, such as python."
+)
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -75,7 +79,9 @@ def evaluate(expression: str) -> float | int:
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise ToolError(f"Not a valid arithmetic expression: {expression!r}") from None
+        raise ToolError(
+            f"Not a valid arithmetic expression: {expression!r}. {_ONLY_ARITHMETIC}"
+        ) from None
     if sum(1 for _ in ast.walk(tree)) > _MAX_NODES:
         raise ToolError("The expression is too long; split it into smaller steps.")
     try:
@@ -100,9 +106,7 @@ def _eval(node: ast.expr) -> float:
         return _checked(_BINARY[type(node.op)](left, right))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
         raise ToolError("`^` is not a power here; write powers as `**`.")
-    raise ToolError(
-        "Only numbers, + - * / // % ** and parentheses are allowed (no names, calls or attributes)."
-    )
+    raise ToolError(f"Names, calls and attributes are not allowed. {_ONLY_ARITHMETIC}")
 
 
 def _check_power(base: float, exponent: float) -> None:
@@ -126,7 +130,10 @@ def math_tools() -> list[Tool]:
     """The arithmetic tools: add_number, subtract_number, multiply_number, calculate."""
 
     def calculate(expression: str) -> float | int:
-        """Evaluate an arithmetic expression, e.g. "(3 + 4) * 2 / 7" or "2 ** 10".
+        """Evaluate one arithmetic expression, e.g. "(3 + 4) * 2 / 7" or "2 ** 10".
+
+        Only numbers, + - * / // % ** and parentheses: no names or functions (a square
+        root is x ** 0.5). Use python for dates, text or several steps.
 
         Args:
             expression: Numbers with + - * / // % ** and parentheses.

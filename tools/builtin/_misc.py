@@ -40,7 +40,8 @@ def date_tool(clock: Callable[[], datetime.date] | None = None) -> Tool:
     today = clock or datetime.date.today
 
     def current_date() -> str:
-        """Return today's date in ISO format (YYYY-MM-DD), with the weekday."""
+        """Return today's date (YYYY-MM-DD) and weekday. Call it first for anything
+        relative to today: a date some days ahead or ago, a weekday, an age."""
         date = today()
         return f"{date.isoformat()} ({date.strftime('%A')})"
 

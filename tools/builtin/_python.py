@@ -193,9 +193,10 @@ def python_tool(sandbox: Sandbox, policy: PythonPolicy | None = None) -> Tool:
     async def python(code: str, context: ToolContext) -> str:
         """Run Python 3 code in a sandboxed interpreter and return what it printed.
 
-        Works like a REPL session: variables, imports and functions persist between calls,
-        and the value of a final expression is returned. The working directory is a
-        private workspace; there is no network access.
+        Use it for computations with several steps, dates (datetime), text and files.
+        print() what you need: only printed output and the value of a final expression
+        come back. Variables and imports persist between calls; the working directory is
+        the workspace; there is no network access.
 
         Args:
             code: Python source code to run.

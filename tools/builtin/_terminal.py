@@ -22,12 +22,12 @@ def terminal_tool(sandbox: Sandbox, policy: CommandPolicy | None = None) -> Tool
     policy = policy or CommandPolicy()
 
     async def terminal(command: str) -> str:
-        """Run a shell command in the project workspace (no network, no sudo).
+        """Run a shell command in the workspace (no network, no sudo).
 
-        Common programs are available (ls, cat, grep, find, git, python3, pytest, make,
-        ...), joined with pipes, &&, || and ;, with > and >> redirection to files in
-        the workspace. Deleting files, changing permissions, network tools, other shells,
-        $-expansions and command substitution are refused.
+        Available: ls cat head tail wc grep find sort uniq cut diff echo mkdir touch cp mv
+        python3 git make and similar, with pipes, &&, ; and > or >> into workspace files.
+        Refused: deleting files, changing permissions, network tools, other shells, awk
+        and sed, $-expansions and command substitution.
 
         Args:
             command: The command line to run.
@@ -38,7 +38,10 @@ def terminal_tool(sandbox: Sandbox, policy: CommandPolicy | None = None) -> Tool
             raise ToolError(f"The terminal tool is unavailable: {exc}") from None
         verdict = policy.check(command, sandbox.inner_workspace)
         if not verdict.allowed:
-            raise ToolRefused(f"Refused: {verdict.reason}. The command was not run.")
+            raise ToolRefused(
+                f"Refused: {verdict.reason}. The command was not run. Do the task another "
+                "way if one is allowed, or tell the user it was refused and why."
+            )
         result = await sandbox.exec(["/bin/sh", "-c", verdict.command], timeout=policy.timeout)
         return render_exec_result(result, unsafe=tier == "none")
 
