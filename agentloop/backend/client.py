@@ -33,7 +33,7 @@ from agentloop.backend.errors import (
     to_backend_error,
 )
 from agentloop.backend.parse import ReplyBuilder
-from agentloop.backend.runaway import RUNAWAY, RepetitionWatch, looping
+from agentloop.backend.runaway import RUNAWAY, RepetitionWatch, looping, repeats_a_call
 from agentloop.backend.sse import sse_payloads
 from agentloop.backend.think import CallMarkupGate, ThinkStream
 from agentloop.backend.tokens import ServerTokenCounter
@@ -362,7 +362,7 @@ async def _read_stream(
     sink = _GatedDeltas(handlers.on_delta) if handlers.on_delta is not None else None
     lines: list[str] = []
     first: float | None = None
-    watch, runaway = RepetitionWatch(), False
+    watch, runaway, calls_seen, repeated_calls = RepetitionWatch(), False, 0, False
     try:
         async for line in response.aiter_lines():
             if transcript is not None:
@@ -382,8 +382,15 @@ async def _read_stream(
                     plain = builder.reasoning_field is not None
                     await _emit(sink, None if plain else think, text, thought)
                 runaway = watch.feed(thought + text)
+                if len(builder.calls) != calls_seen:
+                    calls_seen = len(builder.calls)
+                    repeated_calls = repeats_a_call(builder.finished_calls())
             if runaway:  # closing the response stops the server generating (llama-server)
                 log.info("backend.runaway_reply", chars=sum(map(len, builder.content)))
+                break
+            if repeated_calls:
+                log.info("backend.repeated_calls_cut", calls=len(builder.calls))
+                builder.keep_distinct_calls()
                 break
     except httpx2.HTTPError as exc:
         raise StreamInterrupted(f"the reply broke off mid-stream ({exc!r})") from exc

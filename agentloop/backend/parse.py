@@ -47,6 +47,15 @@ def _merge_arguments(so_far: str, fragment: str) -> str:
     return so_far + fragment
 
 
+def canonical_arguments(text: str) -> str:
+    """The arguments as sorted, compact JSON when they parse (so spacing does not make two
+    calls differ), else stripped."""
+    try:
+        return json.dumps(json.loads(text or "{}"), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        return text.strip()
+
+
 def is_complete_json(text: str) -> bool:
     """True when the text is one whole JSON value."""
     try:
@@ -134,6 +143,24 @@ class ReplyBuilder:
                     return index
             return len(self.calls)
         return max(self.calls) if self.calls else position
+
+    def finished_calls(self) -> list[tuple[str, str]]:
+        """(name, arguments) of every streamed call but the last, which may still grow."""
+        return [(self.calls[i].name, self.calls[i].arguments) for i in sorted(self.calls)[:-1]]
+
+    def keep_distinct_calls(self) -> None:
+        """Drop the call still streaming and every repeat of an earlier call (same name and
+        arguments), keeping the first of each; the reply then ends as a normal tool call."""
+        seen: set[tuple[str, str]] = set()
+        kept: dict[int, _CallBuilder] = {}
+        for index in sorted(self.calls)[:-1]:
+            builder = self.calls[index]
+            key = (builder.name, canonical_arguments(builder.arguments))
+            if key not in seen:
+                seen.add(key)
+                kept[index] = builder
+        self.calls = kept
+        self.finish_reason = "tool_calls"
 
     def build(self, *, time_to_first_token: float | None = None) -> ModelReply:
         """The finished reply."""

@@ -3,9 +3,17 @@
 Small models sometimes fall into a loop and write the same passage until the context is
 full; on a CPU that is minutes of nothing. `RepetitionWatch` reads the streamed text and
 fires when the tail of the reply is one passage repeated several times over.
+`repeats_a_call` does the same for a reply that writes one tool call again and again
+(seen with the 0.5B: 27 `current_date` calls in one reply, each slower for the server to
+parse than the last).
 """
 
 from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from agentloop.backend.parse import canonical_arguments
 
 RUNAWAY = "repetition"
 """Finish reason of a reply whose stream was cut because it kept repeating itself."""
@@ -60,3 +68,13 @@ def looping(text: str) -> bool:
             return True
         end = found + _KEY - 1
     return False
+
+
+_MAX_SAME_CALL = 3
+
+
+def repeats_a_call(calls: Iterable[tuple[str, str]]) -> bool:
+    """True when one call (the same name and arguments, spacing aside) has been written
+    more than three times in a reply."""
+    counts = Counter((name, canonical_arguments(arguments)) for name, arguments in calls)
+    return any(count > _MAX_SAME_CALL for count in counts.values())

@@ -9,6 +9,7 @@ from typing import Any
 
 from agentloop import AgentConfig, run_agent
 from agentloop.backend.runaway import RepetitionWatch, looping
+from tests.common_tools import add_number
 from tests.core.conftest import BASE, sse_from_chunks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,3 +40,48 @@ def test_the_stream_of_a_looping_reply_is_cut(llama: Any, config: AgentConfig) -
     result = run_agent("1 + 1?", config=config)
     assert result.stop_reason == "runaway_reply"
     assert len(result.output) < 40 * len(loop), "cut early, not read to the end"
+
+
+def _calls_stream(calls: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Chunks as llama-server streams parsed calls: id and name first, then the arguments."""
+    chunks: list[dict[str, Any]] = []
+    for index, (name, arguments) in enumerate(calls):
+        head = {"index": index, "id": f"id{index}", "type": "function"}
+        head["function"] = {"name": name, "arguments": "{"}
+        chunks.append({"choices": [{"index": 0, "delta": {"tool_calls": [head]}}]})
+        tail = {"index": index, "function": {"arguments": arguments[1:]}}
+        chunks.append({"choices": [{"index": 0, "delta": {"tool_calls": [tail]}}]})
+    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+    return chunks
+
+
+def _answer(text: str) -> list[dict[str, Any]]:
+    return [{"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": "stop"}]}]
+
+
+def test_a_reply_that_repeats_one_call_is_cut_and_the_call_runs_once(
+    llama: Any, config: AgentConfig
+) -> None:
+    """The 0.5B wrote `current_date` 27 times in one reply (each slower for llama-server to
+    parse): the fourth repeat ends the stream, the first of each distinct call runs."""
+    calls = [("add_number", '{"a": 1, "b": 2}')] + [("add_number", '{\n "a": 1, "b": 5}')] * 30
+    route = llama.post(f"{BASE}/chat/completions")
+    route.side_effect = [sse_from_chunks(_calls_stream(calls)), sse_from_chunks(_answer("6"))]
+    result = run_agent("add", tools=[add_number], config=config)
+    assert result.stop_reason == "completed" and result.output == "6"
+    assert [c.arguments for c in result.tool_calls] == [{"a": 1, "b": 2}, {"a": 1, "b": 5}]
+
+
+def test_a_few_equal_calls_and_many_different_ones_are_left_alone(
+    llama: Any, config: AgentConfig
+) -> None:
+    same = [("add_number", '{"a": 1, "b": 1}')] * 3
+    different = [("add_number", f'{{"a": {i}, "b": 1}}') for i in range(2, 14)]
+    route = llama.post(f"{BASE}/chat/completions")
+    route.side_effect = [
+        sse_from_chunks(_calls_stream(same + different)),
+        sse_from_chunks(_answer("done")),
+    ]
+    result = run_agent("add", tools=[add_number], config=config)
+    assert result.stop_reason == "completed"
+    assert len(result.tool_calls) == 15
