@@ -3,32 +3,28 @@
     .venv/bin/python bench/plain_client_eval.py evals/basic.jsonl --model 0.5b --trials 3
     .venv/bin/python bench/plain_client_eval.py evals/basic.jsonl --base-url URL --limit 5
 
-Every task of a task file (the format of `agentloop eval`, loaded with `load_tasks`) runs
-through the loop a careful user writes by hand with `AsyncOpenAI`: send the messages and
-the tools' OpenAI schemas; when the reply has `tool_calls`, `json.loads` each call's
-arguments, run the tool and append its result (a decode error or a tool error becomes the
-text of the `role: "tool"` message); repeat until a reply has no calls or the task's
-`max_turns` (default 20, as agentloop's) replies were used. Nothing else: no system prompt
-unless the task has one, no recovery of calls the model wrote as text, no nudges, no
-repeat guard, no context fitting or compaction, no runaway-reply watch, strict JSON
-arguments (agentloop also reads Python-literal and doubly encoded ones).
+Each task (the `agentloop eval` format, read by `load_tasks`) runs through the loop a
+careful user writes with `AsyncOpenAI`: send the messages and the tools' OpenAI schemas;
+for each structured `tool_calls` entry `json.loads` the arguments, run the tool, append
+the result (a decode error or a tool error is the `role: "tool"` text); repeat until a
+reply has no calls or `max_turns` (the task's, else 20 as in agentloop) replies were
+used. Nothing else: no system prompt unless the task has one, no recovery of calls
+written as text, no nudges, no repeat guard, no context fitting or compaction, no
+runaway watch, strict JSON (agentloop also reads Python-literal arguments).
 
-Only the loop differs from `agentloop eval`:
-- sampling is the model's agentloop profile (`agentloop.profiles`, chosen by model id or
-  the task's `profile`), tool-loop settings after tool results, under the server's field
-  names, so temperature, top_k, the reply cap etc. are the same;
-- the tools are the same sandboxed built-ins in a fresh workspace per trial holding the
-  task's `setup` files (`BuiltinTools`, `prepare_workspace`), sent with the same schemas
-  and descriptions, run through the tools package's own `ToolRegistry.call` (validation,
-  sandbox, timeouts, output cap); model-written code runs in the sandbox;
-- every trial is judged by agentloop's checks (`agentloop.eval.checks`), and the output
-  directory (`results.jsonl`, `run.json`, transcripts, `summary.md`, `report.html`) is the
-  one `agentloop eval report DIR` and `agentloop eval compare A B` read.
+Only the loop differs from `agentloop eval`. Sampling is the model's agentloop profile
+(`agentloop.profiles`, by model id or the task's `profile`; tool-loop settings after tool
+results, under the server's field names): same temperature, top_k, reply cap. The tools
+are the same sandboxed built-ins with the same schemas, in a fresh workspace per trial
+holding the task's `setup` files (`BuiltinTools`, `prepare_workspace`), run through the
+tools package's `ToolRegistry.call` (validation, sandbox, timeouts, output cap). Trials
+are judged by `agentloop.eval.checks`, and the output directory is an eval run that
+`agentloop eval report DIR` and `agentloop eval compare A B` read.
 
-The server: by default the embedded llama-server (`--model 0.5b|1.5b`, the cached GGUF)
-started as `agentloop eval` starts it (`ensure_backend`), but with the model's OWN chat
-template (`native_template=True`; `--shipped-template` uses agentloop's instead, to tell
-the template's share from the loop's); or `--base-url` for a running server.
+The server is the embedded llama-server (`--model 0.5b|1.5b`, the cached GGUF) started as
+`agentloop eval` starts it (`ensure_backend`) but with the model's OWN chat template
+(`--shipped-template`: agentloop's, to tell the template's share from the loop's), or a
+running one (`--base-url`).
 """
 
 from __future__ import annotations
@@ -42,7 +38,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -51,7 +47,15 @@ import openai
 
 from agentloop.backend import OpenAIBackend
 from agentloop.config import AgentConfig
-from agentloop.eval import BuiltinTools, Evidence, Task, TrialResult, load_tasks, run_checks
+from agentloop.eval import (
+    BuiltinTools,
+    Evidence,
+    Task,
+    TrialResult,
+    load_tasks,
+    read_results,
+    run_checks,
+)
 from agentloop.eval.checks import date_from_calls
 from agentloop.eval.results import (
     RESULTS_FILE,
@@ -64,10 +68,10 @@ from agentloop.eval.results import (
 from agentloop.eval.runner import write_outputs
 from agentloop.eval.summary import Summary
 from agentloop.eval.trial import MAX_ANSWER_CHARS, prepare_workspace, transcript_paths
-from agentloop.profiles import ServerKind, resolve_profile, wire_fields
+from agentloop.profiles import Profile, ServerKind, resolve_profile, wire_fields
 from agentloop.result import ToolCallRecord
 from agentloop.server import EmbeddedOptions, ensure_backend
-from tools import ApprovalDecision, ApprovalRequest, ToolContext, ToolRegistry
+from tools import ApprovalDecision, ApprovalRequest, Tool, ToolContext, ToolRegistry
 
 DEFAULT_MAX_TURNS = AgentConfig().max_turns
 
@@ -159,11 +163,34 @@ def _assistant_message(message: Any) -> dict[str, Any]:
     return entry
 
 
+async def ask(
+    client: openai.AsyncOpenAI,
+    target: Target,
+    profile: Profile,
+    conversation: Conversation,
+    tools: list[dict[str, Any]],
+) -> Any:
+    """One request with the profile's sampling for this turn; the reply's message."""
+    after_tools = conversation.messages[-1]["role"] == "tool"
+    body = wire_fields(profile.settings(in_tool_loop=after_tools), target.kind)
+    if profile.chat_template_kwargs:
+        body["chat_template_kwargs"] = dict(profile.chat_template_kwargs)
+    if tools:
+        body["tools"] = tools
+    response = await client.chat.completions.create(
+        model=target.model, messages=cast(Any, conversation.messages), extra_body=body
+    )
+    if response.usage is not None:
+        conversation.prompt_tokens += response.usage.prompt_tokens
+        conversation.completion_tokens += response.usage.completion_tokens
+    return response.choices[0].message
+
+
 async def plain_loop(
     client: openai.AsyncOpenAI,
     target: Target,
     task: Task,
-    registry: ToolRegistry,
+    tools: list[Tool],
     conversation: Conversation,
     *,
     profile: str | None,
@@ -171,34 +198,20 @@ async def plain_loop(
 ) -> None:
     """Ask, run the calls, append, repeat; the outcome is left on `conversation`."""
     chosen = resolve_profile(task.profile or profile, target.model)
-    names = registry.names()
-    tools = [registry.get(n).definition.to_openai() for n in names]  # type: ignore[union-attr]
-    context = ToolContext(run_id=task.id)
+    schemas = [t.definition.to_openai() for t in tools]
+    registry, context = ToolRegistry(tools), ToolContext(run_id=task.id)
     try:
         while conversation.turns < max_turns:
             conversation.turns += 1
-            after_tools = conversation.messages[-1]["role"] == "tool"
-            body = wire_fields(chosen.settings(in_tool_loop=after_tools), target.kind)
-            if chosen.chat_template_kwargs:
-                body["chat_template_kwargs"] = dict(chosen.chat_template_kwargs)
-            if tools:
-                body["tools"] = tools
             try:
-                response = await client.chat.completions.create(
-                    model=target.model, messages=cast(Any, conversation.messages), extra_body=body
-                )
+                message = await ask(client, target, chosen, conversation, schemas)
             except openai.APIError as exc:
                 conversation.stop_reason = "backend_error"
                 conversation.error = f"{type(exc).__name__}: {exc}"
                 return
-            if response.usage is not None:
-                conversation.prompt_tokens += response.usage.prompt_tokens
-                conversation.completion_tokens += response.usage.completion_tokens
-            message = response.choices[0].message
             conversation.messages.append(_assistant_message(message))
             if not message.tool_calls:
-                conversation.answer = message.content or ""
-                conversation.stop_reason = "completed"
+                conversation.answer, conversation.stop_reason = message.content or "", "completed"
                 return
             for call in message.tool_calls:
                 record = await run_call(registry, context, call, conversation.turns)
@@ -208,6 +221,7 @@ async def plain_loop(
                 )
         conversation.stop_reason = "max_turns"
     finally:
+        registry.close()
         await context.aclose()
 
 
@@ -275,14 +289,13 @@ async def run_trial(
     clock = time.perf_counter()
     try:
         toolset = await provider(task, workspace)
-        registry = ToolRegistry(toolset.tools)
         try:
             async with asyncio.timeout(task.timeout or settings.timeout):
                 await plain_loop(
                     client,
                     target,
                     task,
-                    registry,
+                    toolset.tools,
                     conversation,
                     profile=settings.profile,
                     max_turns=task.max_turns or settings.max_turns or DEFAULT_MAX_TURNS,
@@ -290,7 +303,6 @@ async def run_trial(
         except TimeoutError:
             conversation.stop_reason = "timeout"
         finally:
-            registry.close()
             await toolset.aclose()
     except Exception as exc:  # a trial must not end the run
         conversation.stop_reason, conversation.error = "error", f"{type(exc).__name__}: {exc}"
@@ -330,11 +342,13 @@ async def run_all(
     settings: Settings,
     provider: BuiltinTools,
     concurrency: int = 1,
+    skip: Container[tuple[str, int]] = (),
 ) -> list[TrialResult]:
-    """Every (task, trial), `concurrency` at a time, each appended to `results.jsonl` as it
-    finishes (in the order `agentloop eval` runs them: trial 0 of every task first)."""
+    """Every (task, trial) not in `skip`, `concurrency` at a time, each appended to
+    `results.jsonl` as it finishes (in `agentloop eval`'s order: trial 0 of every task
+    first)."""
     writer = ResultsWriter(settings.out_dir / RESULTS_FILE)
-    jobs = [(task, index) for index in range(trials) for task in tasks]
+    jobs = [(t, i) for i in range(trials) for t in tasks if (t.id, i) not in skip]
     gate = asyncio.Semaphore(concurrency)
     done: list[TrialResult] = []
 
@@ -418,10 +432,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--ids", help="only these task ids (comma-separated)")
     parser.add_argument("--limit", type=int, help="only the first N tasks (after --ids)")
     parser.add_argument("--out", type=Path, help="output directory (default eval-runs/plain-…)")
+    parser.add_argument("--resume", action="store_true", help="run only trials not in --out")
     parser.add_argument(
         "--allow-unsafe", action="store_true", help="run tools without isolation if none"
     )
     args = parser.parse_args(argv)
+    if args.resume and args.out is None:
+        parser.error("--resume needs --out DIR (the run to continue)")
     if args.trials < 1 or args.concurrency < 1 or (args.limit is not None and args.limit < 1):
         parser.error("--trials, --concurrency and --limit must be at least 1")
     return args
@@ -435,8 +452,10 @@ def _out_dir(args: argparse.Namespace) -> Path:
         server = "server" if args.base_url else args.model
         out = Path("eval-runs") / f"plain-{args.tasks.stem}-{server}-{stamp}"
     results = out / RESULTS_FILE
-    if results.exists() and results.stat().st_size > 0:
-        raise SystemExit(f"plain_client_eval: {out} already holds results; choose another --out")
+    if not args.resume and results.exists() and results.stat().st_size > 0:
+        raise SystemExit(
+            f"plain_client_eval: {out} already holds results: --resume, or another --out"
+        )
     return out
 
 
@@ -444,6 +463,7 @@ async def amain(args: argparse.Namespace) -> int:
     """Start (or reach) the server, run every trial, write the outputs, print the rates."""
     tasks = select(load_tasks(args.tasks), args.ids, args.limit)
     out = _out_dir(args)
+    skip = {t.key for t in read_results(out / RESULTS_FILE)} if args.resume else set()
     provider = BuiltinTools(allow_unsafe=args.allow_unsafe)
     await provider.prepare(tasks, str(args.tasks))  # chooses the sandbox tier once
     embedded = EmbeddedOptions.from_env(
@@ -463,7 +483,7 @@ async def amain(args: argparse.Namespace) -> int:
             client = openai.AsyncOpenAI(base_url=target.base_url, api_key="sk-no-key-required")
             async with client:
                 await run_all(
-                    client, target, tasks, args.trials, settings, provider, args.concurrency
+                    client, target, tasks, args.trials, settings, provider, args.concurrency, skip
                 )
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)

@@ -220,3 +220,15 @@ def test_an_output_directory_with_results_is_refused(tmp_path: Path) -> None:
                 str(tmp_path / "out"),
             ]
         )
+
+
+def test_resume_runs_only_the_missing_trials(tmp_path: Path) -> None:
+    checks = [{"type": "answer_contains", "value": "ok"}]
+    lines = [task_line(name, "hi", checks, tools=[]) for name in ("a", "b")]
+    with FakeOpenAIServer([FakeReply("ok")], model=MODEL) as server:
+        out = _run(tmp_path, server, lines, "--ids", "a")
+        _run(tmp_path, server, lines, "--resume")
+        sent = len(server.requests)
+    assert sent == 2  # a once, then b only
+    trials = read_results(out / "results.jsonl")
+    assert sorted(t.task_id for t in trials) == ["a", "b"]
