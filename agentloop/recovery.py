@@ -7,11 +7,15 @@ Formats, all seen from local models:
 - A JSON object ``{"name": …, "arguments": {…}}``, bare or in a ```json fence, one or
   several (Qwen2.5-Coder with its own template), or a list of them.
 - ``functions.NAME:`` followed by a JSON object (llama-cpp-python's chatml-function-calling).
-Only names of known tools count, so prose that merely mentions JSON is left alone.
+Only names of known tools count, so prose that merely mentions JSON is left alone. A call
+to a known tool whose arguments are not an object (`"arguments": "2023-01-15"`, seen from
+the 0.5B) is still a call: a tool without parameters runs, any other gets the registry's
+error saying which arguments it takes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -33,7 +37,7 @@ class _Found:
     start: int
     end: int
     name: str
-    arguments: dict[str, Any]
+    arguments: dict[str, Any] | str  # a string: raw arguments that are not a JSON object
 
 
 def recover_calls(
@@ -51,7 +55,7 @@ def recover_calls(
     if not found:
         return [], text
     calls = [
-        RawToolCall(f"call_{secrets.token_hex(8)}", f.name, json.dumps(f.arguments))
+        RawToolCall(f"call_{secrets.token_hex(8)}", f.name, _raw(f.arguments))
         for f in sorted(found, key=lambda f: f.start)
     ]
     return calls, _remove_spans(text, found)
@@ -93,7 +97,7 @@ def _glm_value(raw: str, schema: Mapping[str, Any]) -> Any:
 
 def _json_call(
     body: str, schemas: Mapping[str, Mapping[str, Any]]
-) -> tuple[str, dict[str, Any]] | None:
+) -> tuple[str, dict[str, Any] | str] | None:
     try:
         value = json.loads(body)
     except ValueError:
@@ -101,9 +105,13 @@ def _json_call(
     return _as_call(value, schemas)
 
 
+def _raw(arguments: dict[str, Any] | str) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
 def _as_call(
     value: Any, schemas: Mapping[str, Mapping[str, Any]]
-) -> tuple[str, dict[str, Any]] | None:
+) -> tuple[str, dict[str, Any] | str] | None:
     if not isinstance(value, dict):
         return None
     name = value.get("name")
@@ -111,13 +119,15 @@ def _as_call(
         return None
     arguments = value.get("arguments", value.get("parameters", {}))
     if isinstance(arguments, str):
-        try:
+        with contextlib.suppress(ValueError):  # not JSON: kept as written
             arguments = json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
-            return None
     if arguments is None:
         arguments = {}
-    return (name, arguments) if isinstance(arguments, dict) else None
+    if isinstance(arguments, dict):
+        return name, arguments
+    if not schemas[name].get("properties"):
+        return name, {}  # a tool without parameters: what came instead does not matter
+    return name, arguments if isinstance(arguments, str) else json.dumps(arguments)
 
 
 def _json_calls(text: str, schemas: Mapping[str, Mapping[str, Any]]) -> Iterator[_Found]:

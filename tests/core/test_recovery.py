@@ -108,3 +108,15 @@ def test_recorded_runaway_content_yields_the_complete_calls() -> None:
         '{"name": "python", "arguments": {"code": "1234 + 5678"}}.json\n\n{"name": "pyth'
     )
     assert [name for name, _ in names_and_args(text)] == ["add_number", "python"]
+
+
+def test_a_known_call_with_arguments_that_are_not_an_object_is_still_a_call() -> None:
+    """The 0.5B answered `{"name": "current_date", "arguments": "2023-01-15"}`: a tool
+    without parameters runs; any other gets the arguments as written, for the registry to
+    say what it takes."""
+    calls, rest = recover_calls('{"name": "current_date", "arguments": "2023-01-15"}', SCHEMAS)
+    assert [(c.name, c.arguments) for c in calls] == [("current_date", "{}")] and rest == ""
+    calls, _ = recover_calls('{"name": "add_number", "arguments": "4 and 5"}', SCHEMAS)
+    assert [(c.name, c.arguments) for c in calls] == [("add_number", "4 and 5")]
+    calls, _ = recover_calls('{"name": "add_number", "arguments": [4, 5]}', SCHEMAS)
+    assert [(c.name, c.arguments) for c in calls] == [("add_number", "[4, 5]")]
