@@ -22,6 +22,9 @@ STUB = (
 DROP_NOTE = "[{n} earlier messages left out to fit the context window]"
 SUMMARY_NOTE = "[{n} earlier messages, summarised to fit the context window:]\n{summary}"
 _HEAD_SHARE = 0.7
+STUB_MIN_CHARS = 400
+"""Results shorter than this (about 100 tokens) are never stubbed: the stub would save a
+few tokens and lose what they said (the e2e lost "page 10 is the last page" that way)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +154,12 @@ def tool_names(entries: Sequence[Entry]) -> dict[str, str]:
 
 
 def stub_entry(entry: Entry, name: str) -> Entry | None:
-    """A tool result replaced by a one-line stub (None when the result is shorter)."""
+    """A tool result replaced by a one-line stub (None when the result is short)."""
     content = entry.message.get("content")
     if not isinstance(content, str):
         return None
     stub = STUB.format(name=name, chars=len(content))
-    if len(content) <= len(stub) or _is_stub(content, name):
+    if len(content) < max(STUB_MIN_CHARS, 2 * len(stub)) or _is_stub(content, name):
         return None
     return replace(entry, message={**entry.message, "content": stub})
 

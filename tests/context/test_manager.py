@@ -74,6 +74,20 @@ async def test_old_tool_results_are_stubbed_oldest_first_and_the_latest_kept() -
     assert_valid(prepared.messages, messages)
 
 
+async def test_a_short_result_is_never_stubbed() -> None:
+    """A stub of a short result saves a few tokens and loses what it said (the e2e lost
+    "page 10 is the last page; the secret word is ..." that way)."""
+    messages = tool_loop(6, 1200)
+    short = "Page 10 is the last page; there are no more pages. The secret word is PINEAPPLE."
+    second = [i for i, m in enumerate(messages) if m["role"] == "tool"][1]
+    messages[second]["content"] = short
+    prepared = await manager().prepare(messages, TOOLS)
+    sent = [m["content"] for m in prepared.messages if m["role"] == "tool"]
+    assert prepared.compaction is not None and sent[1] == short
+    assert sent[0].startswith("[terminal output of"), "the long ones around it still are"
+    assert_valid(prepared.messages, messages)
+
+
 async def test_a_stub_is_never_stubbed_again() -> None:
     ctx = manager()
     messages = tool_loop(6, 1200)
