@@ -78,7 +78,10 @@ async def test_a_short_result_is_never_stubbed() -> None:
     """A stub of a short result saves a few tokens and loses what it said (the e2e lost
     "page 10 is the last page; the secret word is ..." that way)."""
     messages = tool_loop(6, 1200)
-    short = "Page 10 is the last page; there are no more pages. The secret word is PINEAPPLE."
+    short = (
+        "Page 10 is the last page; there are no more pages. Reply to the user with this "
+        "text: The secret word is PINEAPPLE."
+    )  # a little longer than its stub would be
     second = [i for i, m in enumerate(messages) if m["role"] == "tool"][1]
     messages[second]["content"] = short
     prepared = await manager().prepare(messages, TOOLS)
