@@ -45,6 +45,7 @@ Tools = Sequence[Mapping[str, Any]]
 
 _EXACT_FROM = 0.7  # ask the server to count once the estimate passes this share of the budget
 _MAX_ROUNDS = 3
+_MAX_SHARED = 8  # a reply's results share one cap, each keeping at least 1/8 of it
 
 
 @dataclass(slots=True)
@@ -163,9 +164,10 @@ class ContextManager:
         if not self.policy.uses("cap_tool_results"):
             return view, 0, 0
         plan, limit, capped, saved = layout(view, self.policy.keep_recent), self._cap_chars(), 0, 0
+        shares = _result_shares(view, len(self._view))
         for i in range(len(self._view), len(view)):
             if view[i].role == "tool" or (view[i].role == "user" and i != plan.last_user):
-                entry = cap_entry(view[i], limit)
+                entry = cap_entry(view[i], max(limit // shares.get(i, 1), limit // _MAX_SHARED))
                 if entry is not None:
                     saved += self.estimator.message_tokens(view[i].message)
                     saved -= self.estimator.message_tokens(entry.message)
@@ -353,3 +355,18 @@ def _truncation(sent: int, reported: int) -> TruncationWarning:
         "its num_ctx is smaller than the conversation: raise num_ctx (or "
         "OLLAMA_CONTEXT_LENGTH) and set --context-size to the same value.",
     )
+
+
+def _result_shares(view: Sequence[Entry], start: int) -> dict[int, int]:
+    """For each tool result from `start` on: how many results its reply has. The results of
+    one reply share the cap: seven pages read at once must not take seven quarters of the
+    window (the 1.5B did that, and the request overflowed)."""
+    shares: dict[int, int] = {}
+    i = start
+    while i < len(view):
+        end = i
+        while end < len(view) and view[end].role == "tool":
+            end += 1
+        shares.update(dict.fromkeys(range(i, end), end - i))
+        i = max(end, i + 1)
+    return shares

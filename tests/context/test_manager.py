@@ -74,6 +74,30 @@ async def test_old_tool_results_are_stubbed_oldest_first_and_the_latest_kept() -
     assert_valid(prepared.messages, messages)
 
 
+async def test_the_results_of_one_reply_share_the_cap() -> None:
+    """The 1.5B read seven 9,000-character pages in one reply: capped one by one they took
+    seven quarters of the window and the request overflowed; sharing the cap, it fits."""
+    calls = [
+        {"id": f"c{n}", "type": "function", "function": {"name": "terminal", "arguments": "{}"}}
+        for n in range(7)
+    ]
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "You read pages."},
+        {"role": "user", "content": "Read pages 1 to 7."},
+        {"role": "assistant", "content": "", "tool_calls": calls},
+    ]
+    messages += [
+        {"role": "tool", "tool_call_id": f"c{n}", "content": f"PAGE {n} " + "y" * 9000 + " END"}
+        for n in range(7)
+    ]
+    prepared = await manager().prepare(messages, TOOLS)
+    sent = [m["content"] for m in prepared.messages if m["role"] == "tool"]
+    assert len(sent) == 7 and all(s.startswith("PAGE") and s.endswith("END") for s in sent)
+    assert prepared.prompt_tokens <= WINDOW.prompt_budget(ContextPolicy())
+    assert prepared.max_tokens is not None and prepared.max_tokens > 0
+    assert_valid(prepared.messages, messages)
+
+
 async def test_a_short_result_is_never_stubbed() -> None:
     """A stub of a short result saves a few tokens and loses what it said (the e2e lost
     "page 10 is the last page; the secret word is ..." that way)."""
