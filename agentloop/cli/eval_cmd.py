@@ -1,7 +1,7 @@
 """`agentloop eval`: run a JSONL suite of tool tasks and write results, summary and report.
 
     agentloop eval TASKS.jsonl [--base-url URL ...] [--trials K] [--concurrency N] [--out DIR]
-                               [--resume] [--fail-under RATE]
+                               [--workers W] [--resume] [--fail-under RATE]
     agentloop eval bfcl [--categories simple_python,multiple,...] [--limit N] [options]
     agentloop eval compare RUN_A RUN_B
     agentloop eval report RUN_DIR      (rewrite summary.md and report.html)
@@ -58,6 +58,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--profile", help="sampling profile for tasks that name none")
     parser.add_argument("--trials", type=int, default=1, help="trials per task, K (default 1)")
     parser.add_argument("--concurrency", type=int, default=4, help="trials at once (default 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes the trials run in, sharing one queue and splitting --concurrency "
+        "(default 1: this process); more when one core cannot keep up with the servers",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per trial")
     parser.add_argument("--max-turns", type=int, help="turn limit for tasks that set none")
     parser.add_argument(
@@ -209,6 +216,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             out_dir=_out_dir(args),
             trials=args.trials,
             concurrency=args.concurrency,
+            workers=args.workers,
             timeout=args.timeout,
             profile=args.profile,
             max_turns=args.max_turns,

@@ -14,7 +14,8 @@ import datetime as dt
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,21 @@ class Server:
     config: AgentConfig
     backend: Backend
     model: str
+
+
+async def open_servers(
+    configs: Sequence[AgentConfig],
+    factory: Callable[[AgentConfig], Backend],
+    stack: AsyncExitStack,
+) -> list[Server]:
+    """A backend per config, closed with `stack`; each asked for its model id (which also
+    fails early when a server is unreachable)."""
+    servers = []
+    for config in configs:
+        backend = factory(config)
+        stack.push_async_callback(backend.aclose)
+        servers.append(Server(config, backend, (await backend.info()).model))
+    return servers
 
 
 async def _approve_all(request: ApprovalRequest) -> ApprovalDecision:
