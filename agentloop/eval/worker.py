@@ -7,8 +7,9 @@ worker) and sends the `TrialResult` back. Only the parent writes `results.jsonl`
 
 Messages, parent to worker: `("job", number, task_index, trial)`; `("stop",)` (nothing
 more: exit); `("cancel",)` (stop the trials in flight, unrecorded, and exit).
-Worker to parent: `("result", number, TrialResult)`; `("crashed", number, text)` (the
-trial raised where it should not); `("failed", text)` (the worker could not start).
+Worker to parent: `("ready",)` (its servers answered: trials it gets now start);
+`("result", number, TrialResult)`; `("crashed", number, text)` (the trial raised where it
+should not); `("failed", text)` (the worker could not start).
 
 The worker ignores SIGINT: Ctrl-C in a terminal reaches the whole process group, and the
 parent decides what is kept. It stops by itself when the parent goes away.
@@ -145,6 +146,7 @@ async def _serve(spec: WorkerSpec, conn: Connection) -> None:
             except Exception as exc:
                 conn.send(("failed", f"{type(exc).__name__}: {exc}"))
                 return
+            conn.send(("ready",))
             settings = TrialSettings(
                 spec.timeout, spec.profile, spec.max_turns, work_dir, spec.out_dir
             )

@@ -12,6 +12,9 @@ which alone writes `results.jsonl` and calls `on_trial` (progress), as in one pr
   was running is recorded as a failed trial with `stop_reason` "error" naming the worker:
   a trial that kills its worker would kill the next one too, so it is not re-queued. The
   other workers go on with the queue; if none is left, the rest stays for `--resume`.
+- A worker that fails before it is ready (its servers do not answer, it cannot import the
+  tools) is logged as `eval.worker_failed`; the trials sent to it never started and go
+  back to the queue.
 """
 
 from __future__ import annotations
@@ -63,8 +66,8 @@ class _Worker:
     conn: Connection
     slots: int
     in_flight: dict[int, tuple[Task, int]] = field(default_factory=dict)
-    stopping: bool = False
     alive: bool = True
+    ready: bool = False
 
 
 class WorkerPool:
@@ -158,9 +161,6 @@ class WorkerPool:
             number, (task, trial) = self.queue.popleft()
             worker.in_flight[number] = (task, trial)
             self._send(worker, ("job", number, self.index[task.id], trial))
-        if not self.queue and not worker.in_flight and not worker.stopping:
-            worker.stopping = True
-            self._send(worker, ("stop",))
         self._check_done()
 
     def _send(self, worker: _Worker, message: Message) -> None:
@@ -177,7 +177,9 @@ class WorkerPool:
 
     def _handle(self, worker: _Worker, message: Message) -> None:
         kind = message[0]
-        if kind == "result":
+        if kind == "ready":
+            worker.ready = True
+        elif kind == "result":
             worker.in_flight.pop(message[1], None)
             self._record(message[2])
         elif kind == "crashed":
@@ -185,10 +187,14 @@ class WorkerPool:
             self._record(_error(task, trial, f"the trial raised {message[2]}"))
         elif kind == "failed":
             log.error("eval.worker_failed", worker=worker.index, error=message[1])
-            self.queue.extendleft(reversed(list(worker.in_flight.items())))  # never started
-            worker.in_flight.clear()
-            worker.alive = False
+            self._requeue(worker)
         self._fill(worker)
+
+    def _requeue(self, worker: _Worker) -> None:
+        """Give back the trials of a worker that never started them."""
+        self.queue.extendleft(reversed(list(worker.in_flight.items())))
+        worker.in_flight.clear()
+        worker.alive = False
 
     def _record(self, result: TrialResult) -> None:
         self.writer.write(result)
@@ -203,6 +209,9 @@ class WorkerPool:
         loop.remove_reader(worker.conn.fileno())
         worker.process.join(1)
         code = worker.process.exitcode
+        if worker.alive and not worker.ready and not self.stopping:
+            log.error("eval.worker_failed", worker=worker.index, exit_code=code)
+            self._requeue(worker)
         if worker.in_flight and not self.stopping:
             log.error(
                 "eval.worker_died",
@@ -221,12 +230,16 @@ class WorkerPool:
         self._check_done()
 
     def _check_done(self) -> None:
+        # Idle workers wait rather than stop: a worker that fails before it is ready gives
+        # its trials back, and the others must still be there to take them.
         live = [w for w in self.workers if w.alive]
-        busy = any(w.in_flight for w in live)
-        finished = not busy and (not self.queue or not live or self.stopping)
         if self.stopping:
             finished = not live
+        else:
+            finished = not any(w.in_flight for w in live) and (not self.queue or not live)
         if finished and self._done is not None and not self._done.done():
+            for worker in live:
+                self._send(worker, ("stop",))
             self._done.set_result(None)
 
 

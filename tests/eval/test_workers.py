@@ -18,7 +18,7 @@ from agentloop.eval.workers import split
 from agentloop.testing import FakeOpenAIServer
 from agentloop.transcript import replay
 from tests.eval.helpers import task_line, write_tasks
-from tests.eval.worker_tools import PidModel, crash_worker, worker_pid
+from tests.eval.worker_tools import PidModel, crash_worker, parent_only_backend, worker_pid
 from tools import tool
 
 
@@ -89,6 +89,28 @@ async def test_a_dead_worker_is_an_error_and_the_others_finish(
     assert all(t.passed for t in by_id.values())
     assert not outcome.interrupted
     assert "eval.worker_died" in caplog.text
+    assert multiprocessing.active_children() == []
+
+
+async def test_workers_that_cannot_start_end_the_run_without_a_hang(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "run"
+    with FakeOpenAIServer([PidModel()]) as server:
+        outcome = await asyncio.wait_for(
+            run_eval(
+                suite(tmp_path, 5),
+                [AgentConfig(base_url=server.base_url, max_retries=0)],
+                EvalOptions(out_dir=out, concurrency=2, workers=2),
+                provider=FixedTools([worker_pid]),
+                backend_factory=parent_only_backend,
+            ),
+            timeout=60,
+        )
+    assert outcome.interrupted and outcome.ran == 0  # nothing started: all left for --resume
+    assert read_results(out / "results.jsonl") == []
+    assert caplog.text.count("eval.worker_failed") == 2
+    assert "no server for workers" in caplog.text
     assert multiprocessing.active_children() == []
 
 

@@ -3,10 +3,13 @@ be) and a fake model that tells the workers apart by the pid these tools return.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from typing import Any
 
+from agentloop.backend import Backend, OpenAIBackend
+from agentloop.config import AgentConfig
 from agentloop.testing import FakeReply
 from tools import tool
 
@@ -50,3 +53,10 @@ class PidModel:
             )
             most[pid] = max(most.get(pid, 0), overlapping)
         return most
+
+
+def parent_only_backend(config: AgentConfig) -> Backend:
+    """A backend factory that works in the parent and fails in every worker process."""
+    if multiprocessing.parent_process() is not None:
+        raise RuntimeError("no server for workers")
+    return OpenAIBackend(config)
