@@ -15,10 +15,10 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, AsyncExitStack
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from agentloop.backend import Backend, OpenAIBackend
 from agentloop.config import AgentConfig
@@ -38,26 +38,22 @@ from agentloop.eval.results import (
 from agentloop.eval.summary import Summary, render_markdown, summarize
 from agentloop.eval.tasks import Task
 from agentloop.eval.toolsets import BuiltinTools, ToolProvider
-from agentloop.eval.trial import Server, TrialRunner, TrialSettings, open_servers
+from agentloop.eval.trial import (
+    Server,
+    TrialCallback,
+    TrialObserver,
+    TrialRunner,
+    TrialSettings,
+    observed_run,
+    open_servers,
+)
 from agentloop.eval.worker import WorkerSpec
 from agentloop.eval.workers import WorkerPool, pack_spec, split
-from agentloop.events import EventHandler
 from agentloop.logs import get_logger
 
 log = get_logger(__name__)
 
-TrialCallback = Callable[[TrialResult], None]
 BackendFactory = Callable[[AgentConfig], Backend]
-
-
-class TrialObserver(Protocol):
-    """Wraps each trial (e.g. in a trace span); the yielded callback gets its result."""
-
-    def trial(self, task: Task, trial: int) -> AbstractContextManager[TrialCallback]:
-        """A context around one trial."""
-
-    def run_events(self, model: str) -> EventHandler | None:
-        """An `on_event` consumer for the run inside a trial (its spans nest in the trial's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +139,7 @@ async def run_eval(
     on_trial: TrialCallback | None = None,
     on_start: Callable[[int, int], None] | None = None,
     observer: TrialObserver | None = None,
+    observer_factory: Callable[[], TrialObserver] | None = None,
 ) -> EvalOutcome:
     """Run every trial not yet done and write all outputs.
 
@@ -155,6 +152,9 @@ async def run_eval(
         on_trial: Called after each finished trial (e.g. a progress bar).
         on_start: Called with (trials to run, trials already done) before the first trial.
         observer: Wraps each trial (tracing); trials run inside its context.
+        observer_factory: With `workers > 1`: makes each worker process's observer (it
+            must be importable by name, e.g. a `functools.partial` of a module-level
+            function); the worker calls its `close()`, if any, before it exits.
 
     Raises:
         ConfigError: Bad options, an output directory that already holds another run, or
@@ -163,8 +163,8 @@ async def run_eval(
     """
     if not configs:
         raise ConfigError("no server to run against")
-    if options.workers > 1 and observer is not None:
-        raise ConfigError("tracing (--otel) runs in one process: drop --workers")
+    if options.workers > 1 and observer is not None and observer_factory is None:
+        raise ConfigError("with workers, an observer is made in each: pass observer_factory")
     provider = provider or BuiltinTools()
     done = _check_out_dir(options)
     await provider.prepare(tasks, options.tasks_file)
@@ -178,7 +178,10 @@ async def run_eval(
     factory = backend_factory or OpenAIBackend
     blob = None
     if options.workers > 1 and len(jobs) > 1:  # checked before any server is asked
-        spec = WorkerSpec(list(tasks), list(configs), provider, factory, **_trial_limits(options))
+        spec = WorkerSpec(
+            list(tasks), list(configs), provider, factory, **_trial_limits(options),
+            observer_factory=observer_factory,
+        )  # fmt: skip
         blob = pack_spec(spec)
     async with AsyncExitStack() as stack:
         servers = await open_servers(configs, factory, stack)
@@ -284,12 +287,7 @@ async def _run_jobs(
         nonlocal ran
         for number, (task, trial) in queue:
             server = servers[number % len(servers)]
-            if observer is None:
-                result = await runner.run(task, trial, server)
-            else:
-                with observer.trial(task, trial) as done:
-                    result = await runner.run(task, trial, server)
-                    done(result)
+            result = await observed_run(runner, observer, task, trial, server)
             writer.write(result)
             ran = next(count)
             if on_trial is not None:

@@ -15,10 +15,10 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agentloop.backend import Backend
 from agentloop.config import AgentConfig
@@ -35,6 +35,19 @@ from tools import ApprovalDecision, ApprovalRequest, ToolRegistry
 log = get_logger(__name__)
 
 MAX_ANSWER_CHARS = 2000
+
+
+TrialCallback = Callable[[TrialResult], None]
+
+
+class TrialObserver(Protocol):
+    """Wraps each trial (e.g. in a trace span); the yielded callback gets its result."""
+
+    def trial(self, task: Task, trial: int) -> AbstractContextManager[TrialCallback]:
+        """A context around one trial."""
+
+    def run_events(self, model: str) -> EventHandler | None:
+        """An `on_event` consumer for the run inside a trial (its spans nest in the trial's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +237,18 @@ class TrialRunner:
             )
         finally:
             registry.close()
+
+
+async def observed_run(
+    runner: TrialRunner, observer: TrialObserver | None, task: Task, trial: int, server: Server
+) -> TrialResult:
+    """`runner.run` inside the observer's context around the trial, when there is one."""
+    if observer is None:
+        return await runner.run(task, trial, server)
+    with observer.trial(task, trial) as done:
+        result = await runner.run(task, trial, server)
+        done(result)
+    return result
 
 
 async def _remove(workspace: Path) -> None:

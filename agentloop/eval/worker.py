@@ -36,7 +36,14 @@ from agentloop.config import AgentConfig
 from agentloop.errors import ConfigError
 from agentloop.eval.tasks import Task
 from agentloop.eval.toolsets import ToolProvider
-from agentloop.eval.trial import Server, TrialRunner, TrialSettings, open_servers
+from agentloop.eval.trial import (
+    Server,
+    TrialObserver,
+    TrialRunner,
+    TrialSettings,
+    observed_run,
+    open_servers,
+)
 from agentloop.logs import configure
 from tools import Tool
 
@@ -58,6 +65,7 @@ class WorkerSpec:
         max_turns: Turn limit unless the task sets one.
         out_dir: The run's output directory (transcripts go under it).
         log_level: The parent's agentloop log level, when its CLI configured logging.
+        observer_factory: Makes the worker's trial observer (tracing), if any.
     """
 
     tasks: list[Task]
@@ -69,6 +77,7 @@ class WorkerSpec:
     max_turns: int | None
     out_dir: Path
     log_level: int | None = None
+    observer_factory: Callable[[], TrialObserver] | None = None
 
 
 def _tool_at(module: str, name: str) -> Tool:
@@ -147,10 +156,15 @@ async def _serve(spec: WorkerSpec, conn: Connection) -> None:
                 conn.send(("failed", f"{type(exc).__name__}: {exc}"))
                 return
             conn.send(("ready",))
+            observer = spec.observer_factory() if spec.observer_factory else None
+            if observer is not None:
+                stack.callback(_close, observer)  # exports its pending spans
+            events = observer.run_events if observer is not None else None
             settings = TrialSettings(
-                spec.timeout, spec.profile, spec.max_turns, work_dir, spec.out_dir
+                spec.timeout, spec.profile, spec.max_turns, work_dir, spec.out_dir, events
             )
-            await _take_jobs(TrialRunner(settings, spec.provider), spec, servers, inbox, conn)
+            runner = TrialRunner(settings, spec.provider)
+            await _take_jobs(runner, observer, spec, servers, inbox, conn)
     finally:
         loop.remove_reader(conn.fileno())
         await asyncio.to_thread(_remove_tree, work_dir)
@@ -158,6 +172,7 @@ async def _serve(spec: WorkerSpec, conn: Connection) -> None:
 
 async def _take_jobs(
     runner: TrialRunner,
+    observer: TrialObserver | None,
     spec: WorkerSpec,
     servers: list[Server],
     inbox: asyncio.Queue[Message],
@@ -167,7 +182,8 @@ async def _take_jobs(
 
     async def one(number: int, task: Task, trial: int) -> None:
         try:
-            result = await runner.run(task, trial, servers[number % len(servers)])
+            server = servers[number % len(servers)]
+            result = await observed_run(runner, observer, task, trial, server)
         except Exception as exc:  # a bug, not a model failure: the parent records it
             conn.send(("crashed", number, f"{type(exc).__name__}: {exc}"))
             return
@@ -186,6 +202,12 @@ async def _take_jobs(
                 job.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         return
+
+
+def _close(observer: TrialObserver) -> None:
+    close = getattr(observer, "close", None)
+    if callable(close):
+        close()
 
 
 def _remove_tree(path: Path) -> None:

@@ -162,5 +162,23 @@ async def test_tools_a_worker_cannot_import_are_refused(tmp_path: Path) -> None:
         )
 
 
+async def test_an_observer_object_cannot_cross_into_workers(tmp_path: Path) -> None:
+    class Observer:
+        def trial(self, task: Any, trial: int) -> Any:
+            raise AssertionError("not called")
+
+        def run_events(self, model: str) -> None:
+            return None
+
+    with pytest.raises(ConfigError, match="observer_factory"):
+        await run_eval(
+            suite(tmp_path, 2),
+            [AgentConfig(base_url="http://127.0.0.1:9/v1")],
+            EvalOptions(out_dir=tmp_path / "run", workers=2),
+            provider=FixedTools([worker_pid]),
+            observer=Observer(),
+        )
+
+
 def _unused() -> Any:
     raise AssertionError("no backend is made before the tools are checked")
