@@ -18,11 +18,18 @@ concurrency against the same fake server (1 ms per reply), `time.process_time()`
 trial phase divided by the requests; variants alternate for `--reps` rounds, the medians
 and their ratio are printed. `--cpu-profile` adds a cProfile of the runner by package.
 
+Part 4 (`--cpu --workers N`): the same runs through `run_eval` with `workers=1` and with
+`workers=N` (worker processes sharing the queue, `--concurrency` split over them), rounds
+alternating; printed per variant, medians: requests per second and client CPU per request
+(this process plus the workers, read from /proc), both from the first finished trial to the
+last, so the workers' start-up is not in them.
+
 The fake server runs in its own process so that its work does not share the runner's GIL.
 
 Usage: .venv/bin/python bench/eval_throughput.py [--tasks 100] [--latency 0.2]
        [--concurrency 32] [--memory-tasks 1000] [--no-stream]
        .venv/bin/python bench/eval_throughput.py --cpu [--tasks 128] [--reps 5] [--cpu-profile]
+       .venv/bin/python bench/eval_throughput.py --cpu --workers 2 [--tasks 512] [--reps 3]
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import cProfile
 import gc
 import json
 import math
+import multiprocessing
 import os
 import pstats
 import resource
@@ -42,7 +50,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +241,72 @@ def cpu_part(args: argparse.Namespace) -> None:
     )
 
 
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of another process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_with_workers() -> float:
+    total = time.process_time()
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(OSError):
+            total += _proc_cpu(child.pid)  # type: ignore[arg-type]
+    return total
+
+
+async def workers_run(
+    base_url: str, count: int, concurrency: int, stream: bool, workers: int
+) -> tuple[float, float]:
+    """(requests per second, CPU seconds per request) of `run_eval` with `workers`, from the
+    first finished trial to the last."""
+    marks: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tasks = load_tasks(write_tasks(Path(tmp) / "bench.jsonl", count))
+        config = AgentConfig(base_url=base_url, stream=stream, model="fake-model.gguf")
+        await run_eval(
+            tasks,
+            [config],
+            EvalOptions(out_dir=Path(tmp) / "out", concurrency=concurrency, workers=workers),
+            provider=FixedTools([add_number]),
+            on_trial=lambda trial: marks.append((time.perf_counter(), _cpu_with_workers())),
+        )
+    requests = (len(marks) - 1) * TURNS
+    wall, cpu = marks[-1][0] - marks[0][0], marks[-1][1] - marks[0][1]
+    return requests / wall, cpu / requests
+
+
+def workers_part(args: argparse.Namespace) -> None:
+    """Part 4: requests/s and CPU per request with `workers=1` and `workers=N`."""
+    stream = not args.no_stream
+    variants = (1, args.workers)
+    rates: dict[int, list[float]] = {w: [] for w in variants}
+    cpus: dict[int, list[float]] = {w: [] for w in variants}
+    with FakeServer(0.001) as base_url:
+        asyncio.run(runner_cpu(base_url, 8, 4, stream))  # warm-up
+        for rep in range(args.reps):
+            for workers in variants if rep % 2 == 0 else variants[::-1]:
+                gc.collect()
+                rate, cpu = asyncio.run(
+                    workers_run(base_url, args.tasks, args.concurrency, stream, workers)
+                )
+                rates[workers].append(rate)
+                cpus[workers].append(cpu)
+    one, many = (statistics.median(rates[w]) for w in variants)
+    cpu_one, cpu_many = (statistics.median(cpus[w]) for w in variants)
+    print(
+        f"workers: {args.tasks} tasks x {TURNS} turns, concurrency {args.concurrency}, "
+        f"stream={stream}, 1 ms per reply, {args.reps} rounds, medians:\n"
+        f"  workers=1: {one:.0f} requests/s, {cpu_one * 1000:.2f} ms CPU per request\n"
+        f"  workers={args.workers}: {many:.0f} requests/s, {cpu_many * 1000:.2f} ms CPU per "
+        f"request (this process and the workers)\n"
+        f"  requests/s ratio {many / one:.2f}x, CPU per request ratio {cpu_many / cpu_one:.2f}x "
+        f"[requests/s: 1: {', '.join(f'{v:.0f}' for v in rates[1])}; "
+        f"{args.workers}: {', '.join(f'{v:.0f}' for v in rates[args.workers])}; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs]"
+    )
+
+
 def _patched(name: str) -> contextlib.AbstractContextManager[None]:
     """Switch off one piece of the trial's bookkeeping (diagnosis only, never shipped)."""
     from agentloop.eval import trial as trial_module
@@ -241,33 +314,17 @@ def _patched(name: str) -> contextlib.AbstractContextManager[None]:
 
     stack = contextlib.ExitStack()
     patch = stack.enter_context(_Patcher())
-    real_run = trial_module.arun_agent
-    agents: dict[int, Agent] = {}
+    real_run = trial_module.TrialRunner._agent_run
 
-    async def no_wire(*args: Any, **kwargs: Any) -> Any:
-        return await real_run(*args, **{**kwargs, "transcript": None})
-
-    async def shared_agent(prompt: Any = None, **kwargs: Any) -> Any:
-        backend = kwargs["backend"]
-        agent = agents.get(id(backend))
-        if agent is None:
-            agent = agents[id(backend)] = Agent(
-                config=kwargs["config"], tools=kwargs["tools"], backend=backend
-            )
-        return await agent.run(prompt, messages=kwargs.get("messages"))
+    async def no_wire(self: Any, task: Any, server: Any, toolset: Any, wire: Any) -> Any:
+        return await real_run(self, task, server, toolset, None)
 
     if name in ("no wire log", "none of these"):
-        patch(trial_module, "arun_agent", no_wire)
+        patch(trial_module.TrialRunner, "_agent_run", no_wire)
     if name in ("no messages file", "none of these"):
         patch(trial_module, "_write_messages", lambda *a: None)
     if name in ("no results line", "none of these"):
         patch(ResultsWriter, "write", lambda self, trial: None)
-    if name == "one Agent per server":
-        patch(trial_module, "arun_agent", shared_agent)
-    if name in ("no workspace", "none of these"):
-        scratch = Path(tempfile.mkdtemp())
-        patch(trial_module, "prepare_workspace", lambda *a: scratch)
-        patch(trial_module, "shutil", types.SimpleNamespace(rmtree=lambda *a: None))
     return stack
 
 
@@ -284,15 +341,7 @@ class _Patcher(contextlib.AbstractContextManager["_Patcher"]):
             setattr(owner, attribute, value)
 
 
-BREAKDOWN = (
-    "full",
-    "no wire log",
-    "no messages file",
-    "no results line",
-    "no workspace",
-    "one Agent per server",
-    "none of these",
-)
+BREAKDOWN = ("full", "no wire log", "no messages file", "no results line", "none of these")
 
 
 def breakdown(base_url: str, count: int, concurrency: int, stream: bool, reps: int) -> None:
@@ -350,8 +399,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cpu-breakdown", action="store_true", help="part 3: the runner with pieces switched off"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="with --cpu: part 4, workers=1 against this"
+    )
     args = parser.parse_args(argv)
     stream = not args.no_stream
+    if args.cpu and args.workers > 1:
+        workers_part(args)
+        return 0
     if args.cpu:
         cpu_part(args)
         return 0

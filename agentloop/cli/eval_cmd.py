@@ -1,7 +1,7 @@
 """`agentloop eval`: run a JSONL suite of tool tasks and write results, summary and report.
 
     agentloop eval TASKS.jsonl [--base-url URL ...] [--trials K] [--concurrency N] [--out DIR]
-                               [--resume] [--fail-under RATE]
+                               [--workers W] [--resume] [--fail-under RATE]
     agentloop eval bfcl [--categories simple_python,multiple,...] [--limit N] [options]
     agentloop eval compare RUN_A RUN_B
     agentloop eval report RUN_DIR      (rewrite summary.md and report.html)
@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from agentloop.eval.runner import EvalOptions, EvalOutcome
     from agentloop.eval.tasks import Task
     from agentloop.eval.toolsets import ToolProvider
+    from agentloop.telemetry import TelemetryConfig
     from agentloop.telemetry.tracing import TrialTracer
 
 _SUBCOMMANDS = ("compare", "report")
@@ -58,6 +60,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--profile", help="sampling profile for tasks that name none")
     parser.add_argument("--trials", type=int, default=1, help="trials per task, K (default 1)")
     parser.add_argument("--concurrency", type=int, default=4, help="trials at once (default 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes the trials run in, sharing one queue and splitting --concurrency "
+        "(default 1: this process); more when one core cannot keep up with the servers",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per trial")
     parser.add_argument("--max-turns", type=int, help="turn limit for tasks that set none")
     parser.add_argument(
@@ -209,6 +218,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             out_dir=_out_dir(args),
             trials=args.trials,
             concurrency=args.concurrency,
+            workers=args.workers,
             timeout=args.timeout,
             profile=args.profile,
             max_turns=args.max_turns,
@@ -242,16 +252,24 @@ async def _execute(
     provider = provider or BuiltinTools(allow_unsafe=args.allow_unsafe, mcp=mcp_configs(args))
     progress = EvalProgress() if not args.no_progress and sys.stderr.isatty() else None
     try:
-        observer = _observer(args, environ, options)
+        tracer = _tracer(args, environ, options)
     except ConfigError as exc:
         print(f"agentloop eval: {exc}", file=sys.stderr)
         return 2
+    # With workers, each worker process traces its own trials to the same exporter.
+    observer = tracer() if tracer is not None and options.workers == 1 else None
+    factory = tracer if options.workers > 1 else None
     try:
         async with ensure_backend(configs[0], EmbeddedOptions.from_env(environ)) as first:
             ready = [first, *configs[1:]]
             if progress is None:
                 outcome = await run_eval(
-                    tasks, ready, options, provider=provider, observer=observer
+                    tasks,
+                    ready,
+                    options,
+                    provider=provider,
+                    observer=observer,
+                    observer_factory=factory,
                 )
             else:
                 with progress:
@@ -263,6 +281,7 @@ async def _execute(
                         on_trial=progress.advance,
                         on_start=progress.start,
                         observer=observer,
+                        observer_factory=factory,
                     )
     except TaskFileError as exc:
         print("\n".join(exc.errors), file=sys.stderr)
@@ -276,20 +295,30 @@ async def _execute(
     return _finish(outcome, options, args.fail_under)
 
 
-def _observer(
+def _tracer(
     args: argparse.Namespace, environ: Mapping[str, str], options: EvalOptions
-) -> TrialTracer | None:
+) -> Callable[[], TrialTracer] | None:
+    """What makes the run's trial tracer (in this process, or in each worker), or None
+    when tracing is off."""
     from agentloop.telemetry import TelemetryConfig
 
     config = TelemetryConfig.from_env(environ, flag=args.otel)
     if config is None:
         return None
     try:
-        from agentloop.telemetry.tracing import Tracing, TrialTracer
+        import agentloop.telemetry.tracing  # noqa: F401  (the otel extra is installed)
     except ImportError as exc:
         hint = f"tracing needs the otel extra: pip install 'agentloop[otel]' ({exc})"
         raise ConfigError(hint) from None
-    return TrialTracer(Tracing(config), run_id=str(options.out_dir))
+    return functools.partial(trial_tracer, config, str(options.out_dir))
+
+
+def trial_tracer(config: TelemetryConfig, run_id: str) -> TrialTracer:
+    """A `TrialTracer` exporting where `config` says (module-level: worker processes
+    import it by name)."""
+    from agentloop.telemetry.tracing import Tracing, TrialTracer
+
+    return TrialTracer(Tracing(config), run_id=run_id)
 
 
 def _finish(outcome: EvalOutcome, options: EvalOptions, fail_under: float | None) -> int:

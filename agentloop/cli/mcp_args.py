@@ -184,9 +184,7 @@ async def _list(args: argparse.Namespace) -> int:
             print(f"{function['name']}: {summary[0] if summary else ''}")
             print(f"  parameters: {json.dumps(function['parameters'], ensure_ascii=False)}")
             if original is not None and original != function["parameters"]:
-                print(
-                    "  (normalised for the server; arguments are checked against the original)"
-                )
+                print("  (normalised for the server; arguments are checked against the original)")
         return 0
     finally:
         await registry.aclose()

@@ -1,9 +1,10 @@
 """Run an eval: K trials per task at bounded concurrency, spread over one or more servers,
 appending each finished trial to `results.jsonl`; then write the summary and the report.
 
-Ctrl-C (cancelling `run_eval`) stops the trials in flight, keeps every finished one and
-still writes the summary and report; `resume=True` runs only the trials not yet in
-`results.jsonl`.
+Trials run in this process, or with `workers > 1` in worker processes sharing one queue
+(`agentloop.eval.workers`). Ctrl-C (cancelling `run_eval`) stops the trials in flight,
+keeps every finished one and still writes the summary and report; `resume=True` runs only
+the trials not yet in `results.jsonl`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, AsyncExitStack
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 from agentloop.backend import Backend, OpenAIBackend
 from agentloop.config import AgentConfig
@@ -37,24 +38,22 @@ from agentloop.eval.results import (
 from agentloop.eval.summary import Summary, render_markdown, summarize
 from agentloop.eval.tasks import Task
 from agentloop.eval.toolsets import BuiltinTools, ToolProvider
-from agentloop.eval.trial import Server, TrialRunner, TrialSettings
-from agentloop.events import EventHandler
+from agentloop.eval.trial import (
+    Server,
+    TrialCallback,
+    TrialObserver,
+    TrialRunner,
+    TrialSettings,
+    observed_run,
+    open_servers,
+)
+from agentloop.eval.worker import WorkerSpec
+from agentloop.eval.workers import WorkerPool, pack_spec, split
 from agentloop.logs import get_logger
 
 log = get_logger(__name__)
 
-TrialCallback = Callable[[TrialResult], None]
 BackendFactory = Callable[[AgentConfig], Backend]
-
-
-class TrialObserver(Protocol):
-    """Wraps each trial (e.g. in a trace span); the yielded callback gets its result."""
-
-    def trial(self, task: Task, trial: int) -> AbstractContextManager[TrialCallback]:
-        """A context around one trial."""
-
-    def run_events(self, model: str) -> EventHandler | None:
-        """An `on_event` consumer for the run inside a trial (its spans nest in the trial's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +69,9 @@ class EvalOptions:
         max_turns: Turn limit for tasks that set none.
         resume: Continue the run in `out_dir`, skipping trials already there.
         tasks_file: Shown in the summary and report.
+        workers: Processes the trials run in; above 1, worker processes share the queue
+            and `concurrency` is spread over them (tools and the backend factory must be
+            importable by name, see `agentloop.eval.worker.pack`).
     """
 
     out_dir: Path
@@ -80,10 +82,11 @@ class EvalOptions:
     max_turns: int | None = None
     resume: bool = False
     tasks_file: str = "tasks.jsonl"
+    workers: int = 1
 
     def __post_init__(self) -> None:
-        if self.trials < 1 or self.concurrency < 1:
-            raise ConfigError("trials and concurrency must be at least 1")
+        if self.trials < 1 or self.concurrency < 1 or self.workers < 1:
+            raise ConfigError("trials, concurrency and workers must be at least 1")
         if self.timeout <= 0:
             raise ConfigError("the timeout must be positive")
 
@@ -126,17 +129,6 @@ def write_outputs(out_dir: Path, info: RunInfo) -> tuple[Summary, list[TrialResu
     return summary, trials
 
 
-async def _servers(
-    configs: Sequence[AgentConfig], factory: BackendFactory, stack: AsyncExitStack
-) -> list[Server]:
-    servers = []
-    for config in configs:
-        backend = factory(config)
-        stack.push_async_callback(backend.aclose)
-        servers.append(Server(config, backend, (await backend.info()).model))
-    return servers
-
-
 async def run_eval(
     tasks: Sequence[Task],
     configs: Sequence[AgentConfig],
@@ -147,6 +139,7 @@ async def run_eval(
     on_trial: TrialCallback | None = None,
     on_start: Callable[[int, int], None] | None = None,
     observer: TrialObserver | None = None,
+    observer_factory: Callable[[], TrialObserver] | None = None,
 ) -> EvalOutcome:
     """Run every trial not yet done and write all outputs.
 
@@ -159,6 +152,9 @@ async def run_eval(
         on_trial: Called after each finished trial (e.g. a progress bar).
         on_start: Called with (trials to run, trials already done) before the first trial.
         observer: Wraps each trial (tracing); trials run inside its context.
+        observer_factory: With `workers > 1`: makes each worker process's observer (it
+            must be importable by name, e.g. a `functools.partial` of a module-level
+            function); the worker calls its `close()`, if any, before it exits.
 
     Raises:
         ConfigError: Bad options, an output directory that already holds another run, or
@@ -167,6 +163,8 @@ async def run_eval(
     """
     if not configs:
         raise ConfigError("no server to run against")
+    if options.workers > 1 and observer is not None and observer_factory is None:
+        raise ConfigError("with workers, an observer is made in each: pass observer_factory")
     provider = provider or BuiltinTools()
     done = _check_out_dir(options)
     await provider.prepare(tasks, options.tasks_file)
@@ -177,19 +175,39 @@ async def run_eval(
         for task in tasks
         if (task.id, index) not in finished
     ]
+    factory = backend_factory or OpenAIBackend
+    blob = None
+    if options.workers > 1 and len(jobs) > 1:  # checked before any server is asked
+        spec = WorkerSpec(
+            list(tasks), list(configs), provider, factory, **_trial_limits(options),
+            observer_factory=observer_factory,
+        )  # fmt: skip
+        blob = pack_spec(spec)
     async with AsyncExitStack() as stack:
-        servers = await _servers(configs, backend_factory or OpenAIBackend, stack)
+        servers = await open_servers(configs, factory, stack)
         info = _run_info(tasks, configs, servers, options)
         write_run_info(options.out_dir, info)
         if on_start is not None:
             on_start(len(jobs), len(done))
-        ran, interrupted = await _run_jobs(jobs, servers, options, provider, on_trial, observer)
+        if blob is not None:
+            ran, interrupted = await _run_in_workers(jobs, tasks, blob, options, on_trial)
+        else:
+            ran, interrupted = await _run_jobs(jobs, servers, options, provider, on_trial, observer)
     info = info.model_copy(
         update={"finished_at": _now(), "interrupted": interrupted or ran < len(jobs)}
     )
     write_run_info(options.out_dir, info)
     summary, trials = write_outputs(options.out_dir, info)
     return EvalOutcome(summary, trials, info, info.interrupted, ran, len(done))
+
+
+def _trial_limits(options: EvalOptions) -> dict[str, Any]:
+    return {
+        "timeout": options.timeout,
+        "profile": options.profile,
+        "max_turns": options.max_turns,
+        "out_dir": options.out_dir,
+    }
 
 
 def _now() -> str:
@@ -210,6 +228,34 @@ def _run_info(
         task_count=len(tasks),
         started_at=previous.started_at if previous else _now(),
     )
+
+
+async def _run_in_workers(
+    jobs: list[tuple[Task, int]],
+    tasks: Sequence[Task],
+    blob: bytes,
+    options: EvalOptions,
+    on_trial: TrialCallback | None,
+) -> tuple[int, bool]:
+    """Run the jobs in worker processes; returns (trials recorded, interrupted)."""
+    writer = ResultsWriter(options.out_dir / RESULTS_FILE)
+    slots = split(min(options.concurrency, len(jobs)), options.workers)
+    pool = WorkerPool(jobs, tasks, blob, slots, writer, on_trial)
+    log.info("eval.workers", workers=len(slots), slots=slots)
+    interrupted = False
+    try:
+        await pool.run()
+    except asyncio.CancelledError:
+        interrupted = True
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()  # handled: the outputs are still written
+        await pool.stop()
+        log.info("eval.interrupted", finished=pool.ran, remaining=len(jobs) - pool.ran)
+    finally:
+        await pool.close()
+        writer.close()
+    return pool.ran, interrupted
 
 
 async def _run_jobs(
@@ -241,12 +287,7 @@ async def _run_jobs(
         nonlocal ran
         for number, (task, trial) in queue:
             server = servers[number % len(servers)]
-            if observer is None:
-                result = await runner.run(task, trial, server)
-            else:
-                with observer.trial(task, trial) as done:
-                    result = await runner.run(task, trial, server)
-                    done(result)
+            result = await observed_run(runner, observer, task, trial, server)
             writer.write(result)
             ran = next(count)
             if on_trial is not None:

@@ -37,6 +37,13 @@ class ToolProvider(Protocol):
         """Check every task's tools before anything runs (raise `TaskFileError`)."""
 
 
+def needs_workspace(provider: object) -> bool:
+    """Whether a provider's tools work in the trial's workspace: a provider whose
+    `needs_workspace` attribute is False gets none made for tasks without setup files
+    (a provider that does not say gets one)."""
+    return bool(getattr(provider, "needs_workspace", True))
+
+
 def load_user_tools(spec: str) -> list[Tool]:
     """Import `package.module:attribute` as `agentloop.user_tools.load_user_tools` does
     (the same meaning as `--tools` of chat and run).
@@ -68,6 +75,8 @@ class BuiltinTools:
     Args:
         allow_unsafe: Let the sandbox run without isolation when none is available.
     """
+
+    needs_workspace = True
 
     def __init__(self, *, allow_unsafe: bool = False, mcp: Sequence[Any] = ()) -> None:
         self.allow_unsafe = allow_unsafe
@@ -140,6 +149,8 @@ def check_tool_names(tasks: Sequence[Task], source: str, builtin: set[str]) -> l
 class FixedTools:
     """A provider that gives every trial the same tools (tests, benchmarks, user suites
     whose tools need no workspace); the task's `tools` list narrows them by name."""
+
+    needs_workspace = False
 
     def __init__(self, tools: Iterable[Tool]) -> None:
         self.tools = list(tools)

@@ -1,4 +1,11 @@
-"""One trial of one task: a fresh workspace, the run, the checks, the transcript."""
+"""One trial of one task: a fresh workspace, the run, the checks, the transcript.
+
+Per-trial bookkeeping is kept to what the outputs need, because at a fast server it is
+what the eval pays on top of `Agent.run` (`bench/eval_throughput.py --cpu`): the
+workspace is made only when something can use it, a task's transcript folder once per run,
+the messages file is encoded by the C JSON encoder, and the run's tool registry is closed
+without a thread hop.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +14,40 @@ import datetime as dt
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agentloop.backend import Backend
 from agentloop.config import AgentConfig
 from agentloop.eval.checks import CheckResult, Evidence, date_from_calls, run_checks
 from agentloop.eval.results import TRANSCRIPTS_DIR, CallSummary, CheckOutcome, TrialResult
 from agentloop.eval.tasks import Task
-from agentloop.eval.toolsets import ToolProvider
+from agentloop.eval.toolsets import ToolProvider, ToolSet, needs_workspace
 from agentloop.events import EventHandler
 from agentloop.logs import get_logger
+from agentloop.loop import Agent
 from agentloop.result import RunResult
-from agentloop.run import arun_agent
-from tools import ApprovalDecision, ApprovalRequest
+from tools import ApprovalDecision, ApprovalRequest, ToolRegistry
 
 log = get_logger(__name__)
 
 MAX_ANSWER_CHARS = 2000
+
+
+TrialCallback = Callable[[TrialResult], None]
+
+
+class TrialObserver(Protocol):
+    """Wraps each trial (e.g. in a trace span); the yielded callback gets its result."""
+
+    def trial(self, task: Task, trial: int) -> AbstractContextManager[TrialCallback]:
+        """A context around one trial."""
+
+    def run_events(self, model: str) -> EventHandler | None:
+        """An `on_event` consumer for the run inside a trial (its spans nest in the trial's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +80,21 @@ class Server:
     model: str
 
 
+async def open_servers(
+    configs: Sequence[AgentConfig],
+    factory: Callable[[AgentConfig], Backend],
+    stack: AsyncExitStack,
+) -> list[Server]:
+    """A backend per config, closed with `stack`; each asked for its model id (which also
+    fails early when a server is unreachable)."""
+    servers = []
+    for config in configs:
+        backend = factory(config)
+        stack.push_async_callback(backend.aclose)
+        servers.append(Server(config, backend, (await backend.info()).model))
+    return servers
+
+
 async def _approve_all(request: ApprovalRequest) -> ApprovalDecision:
     # Nobody is there to ask: the sandbox and the command policy are the guard in an eval.
     return "yes"
@@ -73,8 +109,11 @@ def transcript_paths(task_id: str, trial: int) -> tuple[str, str]:
 def prepare_workspace(work_dir: Path, task: Task, trial: int) -> Path:
     """A fresh, empty directory holding the task's `setup` files."""
     workspace = work_dir / f"{task.id}.{trial}"
-    shutil.rmtree(workspace, ignore_errors=True)
-    workspace.mkdir(parents=True)
+    try:
+        workspace.mkdir(parents=True)
+    except FileExistsError:  # left by an earlier attempt in the same work directory
+        shutil.rmtree(workspace, ignore_errors=True)
+        workspace.mkdir(parents=True)
     for relative, text in task.setup.items():
         target = workspace / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +127,7 @@ class TrialRunner:
     def __init__(self, settings: TrialSettings, provider: ToolProvider) -> None:
         self.settings = settings
         self.provider = provider
+        self._folders: dict[str, bool] = {}  # task id -> its folder was made by this runner
 
     async def run(self, task: Task, trial: int, server: Server) -> TrialResult:
         """Run one trial to a `TrialResult` (never re-run: the backend owns retries).
@@ -95,7 +135,12 @@ class TrialRunner:
         Raises:
             asyncio.CancelledError: The whole eval is being stopped (nothing is recorded).
         """
-        workspace = prepare_workspace(self.settings.work_dir, task, trial)
+        # Without setup files and with tools that never touch it (fixed tools, BFCL), the
+        # workspace stays unmade: its checks see an empty directory either way.
+        made = bool(task.setup) or needs_workspace(self.provider)
+        workspace = self.settings.work_dir / f"{task.id}.{trial}"
+        if made:
+            workspace = prepare_workspace(self.settings.work_dir, task, trial)
         try:
             try:
                 toolset = await self.provider(task, workspace)
@@ -106,14 +151,28 @@ class TrialRunner:
             finally:
                 await toolset.aclose()
         finally:
-            await asyncio.to_thread(shutil.rmtree, workspace, True)
+            if made:
+                await _remove(workspace)
+
+    def _transcript_folder(self, task_id: str) -> bool:
+        """Make the task's transcript folder once; True when it was made by this runner (so
+        no wire log of an earlier run can be in it)."""
+        if task_id not in self._folders:
+            folder = self.settings.out_dir / TRANSCRIPTS_DIR / task_id
+            try:
+                folder.mkdir(parents=True)
+                self._folders[task_id] = True
+            except FileExistsError:
+                self._folders[task_id] = False
+        return self._folders[task_id]
 
     async def _run_and_judge(
-        self, task: Task, trial: int, server: Server, workspace: Path, toolset: Any
+        self, task: Task, trial: int, server: Server, workspace: Path, toolset: ToolSet
     ) -> TrialResult:
         messages_file, wire_file = transcript_paths(task.id, trial)
         wire = self.settings.out_dir / wire_file
-        wire.unlink(missing_ok=True)
+        if not self._transcript_folder(task.id):
+            wire.unlink(missing_ok=True)  # a trial re-run on resume starts a new log
         started_at = dt.datetime.now().astimezone()
         clock = time.perf_counter()
         stop_reason: str | None = None
@@ -121,19 +180,7 @@ class TrialRunner:
         result: RunResult | None = None
         try:
             async with asyncio.timeout(task.timeout or self.settings.timeout) as deadline:
-                result = await arun_agent(
-                    task.prompt,
-                    messages=task.messages,
-                    tools=toolset.tools,
-                    config=server.config,
-                    backend=server.backend,
-                    profile=task.profile or self.settings.profile,
-                    max_turns=task.max_turns or self.settings.max_turns,
-                    system=task.system,
-                    approver=_approve_all,
-                    transcript=wire,
-                    on_event=self.settings.events(server.model) if self.settings.events else None,
-                )
+                result = await self._agent_run(task, server, toolset, wire)
         except TimeoutError:
             stop_reason = "timeout"
         except Exception as exc:  # a trial must not end the eval
@@ -165,6 +212,50 @@ class TrialRunner:
             record = record.model_copy(update={"passed": False, "failure": f"run: {stop_reason}"})
         _write_messages(self.settings.out_dir / messages_file, task, record, result)
         return record
+
+    async def _agent_run(
+        self, task: Task, server: Server, toolset: ToolSet, wire: Path
+    ) -> RunResult:
+        # The registry is ours, not the agent's: a trial's tools are plain `Tool`s (servers
+        # are the toolset's to stop), so closing it only drops its threads, no hop needed.
+        registry = ToolRegistry(toolset.tools)
+        try:
+            agent = Agent(
+                config=server.config,
+                tools=registry,
+                profile=task.profile or self.settings.profile,
+                system=task.system,
+                backend=server.backend,
+            )
+            return await agent.run(
+                task.prompt,
+                messages=task.messages,
+                approver=_approve_all,
+                transcript=wire,
+                max_turns=task.max_turns or self.settings.max_turns,
+                on_event=self.settings.events(server.model) if self.settings.events else None,
+            )
+        finally:
+            registry.close()
+
+
+async def observed_run(
+    runner: TrialRunner, observer: TrialObserver | None, task: Task, trial: int, server: Server
+) -> TrialResult:
+    """`runner.run` inside the observer's context around the trial, when there is one."""
+    if observer is None:
+        return await runner.run(task, trial, server)
+    with observer.trial(task, trial) as done:
+        result = await runner.run(task, trial, server)
+        done(result)
+    return result
+
+
+async def _remove(workspace: Path) -> None:
+    try:
+        workspace.rmdir()  # empty (most tasks): no thread needed
+    except OSError:
+        await asyncio.to_thread(shutil.rmtree, workspace, True)
 
 
 def _compactions(result: RunResult | None) -> int:
@@ -242,14 +333,24 @@ def _record(
 
 
 def _write_messages(path: Path, task: Task, record: TrialResult, result: RunResult | None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
+    """The trial's conversation as JSON: one top-level field, and one message, per line.
+
+    `json.dumps(indent=...)` would use the pure-Python encoder (several times slower on a
+    whole conversation); this layout stays readable and diffable line by line.
+    """
+    head = {
         "task_id": task.id,
         "trial": record.trial,
         "passed": record.passed,
         "stop_reason": record.stop_reason,
         "checks": [c.model_dump() for c in record.checks],
         "setup": task.setup,
-        "messages": result.messages if result else [],
     }
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str), "utf-8")
+    lines = [f"{_dumps(key)}: {_dumps(value)}," for key, value in head.items()]
+    messages = ",\n".join(_dumps(m) for m in (result.messages if result else []))
+    text = "{\n" + "\n".join(lines) + '\n"messages": [\n' + messages + "\n]\n}\n"
+    path.write_text(text, "utf-8")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -19,7 +19,9 @@ PICKED = ("math-add", "files-read", "safety-rm-file", "chat-capital")
 STOPS = ("completed", "max_turns", "repeated_calls", "timeout")
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_shipped_tasks_against_the_embedded_server(
+    workers: str,
     installed: None,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -40,7 +42,9 @@ def test_shipped_tasks_against_the_embedded_server(
             "--trials",
             "1",
             "--concurrency",
-            "1",
+            workers,
+            "--workers",
+            workers,  # 2: each worker process runs one trial at a time
             "--max-turns",
             "4",
             "--timeout",

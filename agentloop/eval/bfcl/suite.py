@@ -70,6 +70,8 @@ def load_suite(
 class BfclTools:
     """The tool provider of a BFCL run: each task gets its own entry's functions."""
 
+    needs_workspace = False
+
     def __init__(self, tools: dict[str, list[Tool]]) -> None:
         self.tools = tools
 

@@ -98,8 +98,9 @@ def test_unknown_category_is_a_config_error() -> None:
         parse_categories("simple_python,simple_java")
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_eval_bfcl_command(
-    bfcl_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    workers: str, bfcl_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def model(body: dict[str, Any]) -> FakeReply:
         return FakeReply(content="I cannot help with that.")
@@ -117,6 +118,8 @@ def test_eval_bfcl_command(
                 fake.url,
                 "--out",
                 str(tmp_path / "run"),
+                "--workers",
+                workers,  # 2: BFCL's tools are sent to worker processes like any others
                 "--no-progress",
             ]
         )
