@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from agentloop.cli.common_args import add_connection_options, cli_environ, connection_overrides
 from agentloop.cli.mcp_args import add_mcp_arguments, mcp_configs
 from agentloop.config import AgentConfig
+from agentloop.context import ContextPolicy
 from agentloop.errors import AgentloopError, ConfigError
 
 if TYPE_CHECKING:
@@ -69,6 +70,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per trial")
     parser.add_argument("--max-turns", type=int, help="turn limit for tasks that set none")
+    parser.add_argument(
+        "--context-size",
+        type=int,
+        help="the servers' context window in tokens when they do not report one (env "
+        "AGENTLOOP_CONTEXT_SIZE)",
+    )
+    parser.add_argument(
+        "--no-compaction",
+        action="store_true",
+        help="send each conversation as it is, even when it outgrows the context window",
+    )
     parser.add_argument(
         "--retries",
         type=int,
@@ -174,6 +186,8 @@ def _configs(args: argparse.Namespace, environ: Mapping[str, str]) -> list[Agent
         stream=False if args.no_stream else None,
         max_retries=max(0, args.retries) if args.retries is not None else None,
         **connection_overrides(args),
+        context_size=args.context_size,
+        context=ContextPolicy.off() if args.no_compaction else None,
     )
     return [base.with_(base_url=url) for url in args.base_url] or [base]
 

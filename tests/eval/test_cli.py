@@ -173,6 +173,31 @@ def test_no_stream(tmp_path: Path, server: FakeOpenAIServer) -> None:
     assert chats and not any(r.get("stream") for r in chats)
 
 
+def test_context_size_and_no_compaction_reach_every_trial(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    """A prompt larger than --context-size: with compaction on, the trial ends as
+    context_overflow before anything is sent; with --no-compaction it goes out as it is."""
+    long_prompt = "add 2 1. " + "Some background that does not matter. " * 100
+    path = write_tasks(
+        tmp_path / "long.jsonl",
+        [task_line("long", long_prompt, [{"type": "answer_number", "value": 3}], tools=[])],
+    )
+
+    def run_long(out: str, *extra: str) -> list[dict[str, object]]:
+        args = ["eval", str(path), "--base-url", server.base_url, "--no-progress"]
+        main([*args, "--out", str(tmp_path / out), *extra])
+        return [json.loads(line) for line in (tmp_path / out / "results.jsonl").open()]
+
+    on = run_long("on", "--context-size", "300")
+    assert [r["stop_reason"] for r in on] == ["context_overflow"]
+    assert not [r for r in server.requests if "messages" in r], "nothing was sent"
+    off = run_long("off", "--context-size", "300", "--no-compaction")
+    assert [r["stop_reason"] for r in off] == ["completed"]
+    chats = [r for r in server.requests if "messages" in r]
+    assert [m["content"] for m in chats[0]["messages"]] == [long_prompt]
+
+
 def test_ctrl_c_keeps_finished_trials_and_resume_completes(tmp_path: Path) -> None:
     root = Path(__file__).parents[2]
     lines = [
