@@ -1,5 +1,6 @@
-"""Issue 10 end to end: a real llama-server (Qwen2.5-Coder 0.5B) with a 2,048-token window,
-ten tool outputs each larger than the window, with and without compaction."""
+"""Issue 10 end to end: a real llama-server (Qwen2.5-Coder 1.5B) with a 2,048-token window,
+ten tool outputs each larger than the window, read one after another, with and without
+compaction: with it the model reads every page and gives the right answer."""
 
 from __future__ import annotations
 
@@ -22,20 +23,23 @@ from .conftest import settings_or_skip
 pytestmark = pytest.mark.e2e
 
 WINDOW = 2048
-CTX_MODEL = "0.5b"
-"""The model that reads every page (the 1.5B answers after the first one)."""
+CTX_MODEL = "1.5b"
+"""The model that reads every page and then answers (the 0.5B reads on past the last one)."""
 PAGES = 10
 SECRET = "PINEAPPLE"
-GREEDY = {"temperature": 0, "seed": 42, "max_tokens": 64}  # a call or the answer: short
+GREEDY = {"temperature": 0, "seed": 42, "max_tokens": 192}  # a call or the answer, a line before it
 FILLER = (
     "The committee met on a grey morning and went through the minutes line by line; "
     "nothing in this paragraph matters for the question. "
 )
 PROMPT = (
-    "A report is split into pages. Read it with read_page, one page at a time, starting "
-    "at page 1 and going on to the next page until a page says it is the last one. "
-    "Then answer with the secret word written on the last page."
+    "Read the report with read_page, starting with read_page(page=1). Each page names the "
+    "next page to read: read them one at a time until a page says it is the last one, "
+    "then reply with the secret word it gives."
 )
+# Page numbers are not 1, 2, 3, ...: each page names the next, so the pages are read one
+# after another (the 1.5B otherwise guesses and reads seven at once).
+ORDER = [1, 4821, 1307, 9154, 2266, 7738, 3390, 6015, 8472, 5549]
 
 
 @tool
@@ -45,13 +49,17 @@ def read_page(page: int) -> str:
     Args:
         page: The page number, starting at 1.
     """
-    if page >= PAGES:
+    if page not in ORDER:
+        return f"There is no page {page}. Page 1 is the first page; each page names the next."
+    if page == ORDER[-1]:
         return (
-            f"Page {PAGES} is the last page; there are no more pages. Reply to the user "
+            f"Page {page} is the last page; there are no more pages. Reply to the user "
             f"with this text: The secret word is {SECRET}."
         )
     body = FILLER * 70  # ~9,500 characters: more than the whole window on every page
-    nxt = f"End of page {page}. This is not the last page: now call read_page with page={page + 1}."
+    following = ORDER[ORDER.index(page) + 1]
+    nxt = f"End of page {page}. This is not the last page: now call read_page with page="
+    nxt += f"{following}."
     return f"Page {page} of the report.\n{body}\n{nxt}"
 
 
@@ -100,14 +108,11 @@ async def test_a_long_tool_loop_runs_through_a_small_window_with_compaction(
     result = await run(small_server, NO_SUMMARY, transcript)
     pages = [c.arguments["page"] for c in result.tool_calls if c.arguments]
     assert result.error is None, result.error
-    assert pages[:PAGES] == list(range(1, PAGES + 1)), "every page, in order, none overflowed"
+    assert pages[:PAGES] == ORDER, "every page, in order, none overflowed"
     sent = sent_requests(transcript)
     assert SECRET in json.dumps(sent[-1]["messages"]), "the last page reached the model"
-    # The 0.5B model then often calls read_page(10) again instead of answering, and the
-    # loop stops it as repeated_calls; when it answers, the answer must be right.
-    assert result.stop_reason in ("completed", "repeated_calls"), result.stop_reason
-    if result.stop_reason == "completed":
-        assert SECRET in result.output, (result.output, pages)
+    assert result.stop_reason == "completed", (result.stop_reason, pages)
+    assert SECRET in result.output, (result.output, pages)
     total_output = sum(len(c.output) for c in result.tool_calls)
     assert total_output > 3 * WINDOW * 3, "the outputs together are several times the window"
     full = [m for m in result.messages if m["role"] == "tool"]
