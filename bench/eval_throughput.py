@@ -322,7 +322,7 @@ def _patched(name: str) -> contextlib.AbstractContextManager[None]:
     if name in ("no wire log", "none of these"):
         patch(trial_module.TrialRunner, "_agent_run", no_wire)
     if name in ("no messages file", "none of these"):
-        patch(trial_module, "_write_messages", lambda *a: None)
+        patch(trial_module, "write_conversation", lambda *a: None)
     if name in ("no results line", "none of these"):
         patch(ResultsWriter, "write", lambda self, trial: None)
     return stack

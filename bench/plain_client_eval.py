@@ -67,7 +67,12 @@ from agentloop.eval.results import (
 )
 from agentloop.eval.runner import write_outputs
 from agentloop.eval.summary import Summary
-from agentloop.eval.trial import MAX_ANSWER_CHARS, prepare_workspace, transcript_paths
+from agentloop.eval.trial import (
+    MAX_ANSWER_CHARS,
+    prepare_workspace,
+    transcript_paths,
+    write_conversation,
+)
 from agentloop.profiles import Profile, ServerKind, resolve_profile, wire_fields
 from agentloop.result import ToolCallRecord
 from agentloop.server import EmbeddedOptions, ensure_backend
@@ -314,24 +319,10 @@ async def run_trial(
     record = record.model_copy(
         update={"latency": round(time.perf_counter() - clock, 4), "transcript": messages_file}
     )
-    _write_transcript(settings.out_dir / messages_file, task, record, conversation)
-    return record
-
-
-def _write_transcript(
-    path: Path, task: Task, record: TrialResult, conversation: Conversation
-) -> None:
+    path = settings.out_dir / messages_file
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "task_id": task.id,
-        "trial": record.trial,
-        "passed": record.passed,
-        "stop_reason": record.stop_reason,
-        "checks": [c.model_dump() for c in record.checks],
-        "setup": task.setup,
-        "messages": conversation.messages,
-    }
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str), "utf-8")
+    write_conversation(path, task, record, conversation.messages)
+    return record
 
 
 async def run_all(

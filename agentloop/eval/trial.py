@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,7 +210,8 @@ class TrialRunner:
         )
         if stop_reason is not None and record.passed:
             record = record.model_copy(update={"passed": False, "failure": f"run: {stop_reason}"})
-        _write_messages(self.settings.out_dir / messages_file, task, record, result)
+        messages = result.messages if result else []
+        write_conversation(self.settings.out_dir / messages_file, task, record, messages)
         return record
 
     async def _agent_run(
@@ -332,7 +333,9 @@ def _record(
     )
 
 
-def _write_messages(path: Path, task: Task, record: TrialResult, result: RunResult | None) -> None:
+def write_conversation(
+    path: Path, task: Task, record: TrialResult, messages: Sequence[Mapping[str, Any]]
+) -> None:
     """The trial's conversation as JSON: one top-level field, and one message, per line.
 
     `json.dumps(indent=...)` would use the pure-Python encoder (several times slower on a
@@ -347,8 +350,8 @@ def _write_messages(path: Path, task: Task, record: TrialResult, result: RunResu
         "setup": task.setup,
     }
     lines = [f"{_dumps(key)}: {_dumps(value)}," for key, value in head.items()]
-    messages = ",\n".join(_dumps(m) for m in (result.messages if result else []))
-    text = "{\n" + "\n".join(lines) + '\n"messages": [\n' + messages + "\n]\n}\n"
+    body = ",\n".join(_dumps(m) for m in messages)
+    text = "{\n" + "\n".join(lines) + '\n"messages": [\n' + body + "\n]\n}\n"
     path.write_text(text, "utf-8")
 
 

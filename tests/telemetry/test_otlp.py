@@ -125,9 +125,12 @@ def test_nothing_is_traced_unless_configured() -> None:
         TelemetryConfig.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, flag=True)
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_eval_otel_flag_exports_one_span_per_trial(
-    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, workers: str
 ) -> None:
+    """In one process or in worker processes (each tracing its own trials), every trial is
+    a span with its verdict, and each run's span is nested under its trial's."""
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
     monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
     tools = ["tests.eval.helpers:add_number"]
@@ -138,11 +141,15 @@ def test_eval_otel_flag_exports_one_span_per_trial(
     suite = write_tasks(tmp_path / "suite.jsonl", lines)
     with FakeOpenAIServer([fake_server_step]) as fake:
         args = ["eval", str(suite), "--base-url", fake.url, "--out", str(tmp_path / "run")]
-        code = main([*args, "--no-progress", "--trials", "2", "--otel"])
+        code = main([*args, "--no-progress", "--trials", "2", "--otel", "--workers", workers])
     assert code == 0
-    trials = [span for _, span in receiver.spans() if span.name.startswith("eval_trial ")]
+    spans = [span for _, span in receiver.spans()]
+    trials = [span for span in spans if span.name.startswith("eval_trial ")]
     verdicts = sorted(
         (str(a["agentloop.eval.task_id"]), a["agentloop.eval.trial"], a["agentloop.eval.passed"])
         for a in map(_attributes, trials)
     )
     assert verdicts == [("bad", 0, False), ("bad", 1, False), ("ok", 0, True), ("ok", 1, True)]
+    trial_ids = {span.span_id for span in trials}
+    runs = [span for span in spans if span.name.startswith("invoke_agent")]
+    assert len(runs) == 4 and all(span.parent_span_id in trial_ids for span in runs)
