@@ -81,6 +81,7 @@ def server_settings(options: EmbeddedOptions) -> ServerSettings:
         ctx_size=options.ctx_size,
         threads=options.threads,
         chat_template_file=template,
+        chat_template_kwargs={} if template is None else spec.template_kwargs,
         alias=spec.alias,
         seed=options.seed,
         log_file=options.log_file,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from agentloop.errors import ConfigError
 
@@ -35,6 +35,8 @@ class ModelSpec:
         sha256: Hex digest of the whole file.
         alias: Model id the server reports (`--alias`).
         chat_template: Shipped template that makes tool calls come back structured.
+        template_kwargs: Variables that template reads for this model, passed to the
+            server at start.
     """
 
     name: ModelName
@@ -43,6 +45,7 @@ class ModelSpec:
     sha256: str
     alias: str
     chat_template: str = FENCED_TOOLS_TEMPLATE
+    template_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
 MODELS: Mapping[ModelName, ModelSpec] = {
@@ -59,6 +62,9 @@ MODELS: Mapping[ModelName, ModelSpec] = {
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         alias="qwen2.5-coder-1.5b-instruct",
+        # The 1.5B reads on through a multi-step task when the line after tool results
+        # invites the next step; the 0.5B then repeats its call (docs/eval.md).
+        template_kwargs={"invite_next_step": True},
     ),
 }
 

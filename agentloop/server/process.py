@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -19,10 +20,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 from agentloop.errors import BackendError
 from agentloop.logs import get_logger
@@ -59,6 +61,7 @@ class ServerSettings:
         ctx_size: Context window in tokens (`-c`).
         threads: CPU threads (`-t`); all usable cores when None.
         chat_template_file: A Jinja chat template overriding the model's own.
+        chat_template_kwargs: Variables the chat template reads (`--chat-template-kwargs`).
         alias: The model id the server reports; the file path when None.
         seed: Sampling seed, for reproducible runs.
         host: Interface to listen on.
@@ -73,6 +76,7 @@ class ServerSettings:
     ctx_size: int = 8192
     threads: int | None = None
     chat_template_file: Path | None = None
+    chat_template_kwargs: Mapping[str, Any] = field(default_factory=dict)
     alias: str | None = None
     seed: int | None = None
     host: str = "127.0.0.1"
@@ -105,6 +109,8 @@ def build_command(settings: ServerSettings, port: int) -> list[str]:
     argv += ["-c", str(settings.ctx_size), "-t", str(settings.threads or usable_cores())]
     if settings.chat_template_file is not None:
         argv += ["--chat-template-file", str(settings.chat_template_file)]
+    if settings.chat_template_kwargs:
+        argv += ["--chat-template-kwargs", json.dumps(dict(settings.chat_template_kwargs))]
     if settings.alias:
         argv += ["--alias", settings.alias]
     if settings.seed is not None:

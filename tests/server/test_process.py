@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from agentloop.server import LlamaServer, ServerSettings, ServerStartError, build_command
+from agentloop.server.install import MODELS
+from agentloop.templates import template_path
 
 
 def alive(pid: int) -> bool:
@@ -44,6 +46,21 @@ def test_command_has_jinja_one_slot_threads_template_and_alias(tmp_path: Path) -
     assert f"--chat-template-file {tmp_path / 't.jinja'}" in joined
     assert "--alias tiny" in joined and "--seed 42" in joined
     assert "--host 127.0.0.1 --port 4321" in joined
+
+
+def test_template_kwargs_are_passed_at_start_for_the_model_that_needs_them() -> None:
+    """The 1.5B's template invites the next step after tool results; the 0.5B's does not
+    (it then repeats its call), and a server without the shipped template gets neither."""
+    settings = ServerSettings(
+        binary=Path("b"), model=Path("m"), chat_template_kwargs={"invite_next_step": True}
+    )
+    argv = build_command(settings, 1)
+    assert argv[argv.index("--chat-template-kwargs") + 1] == '{"invite_next_step": true}'
+    assert "--chat-template-kwargs" not in build_command(ServerSettings(Path("b"), Path("m")), 1)
+    assert MODELS["1.5b"].template_kwargs == {"invite_next_step": True}
+    assert not MODELS["0.5b"].template_kwargs
+    template = template_path(MODELS["1.5b"].chat_template).read_text()
+    assert "invite_next_step" in template
 
 
 def test_threads_default_to_usable_cores(tmp_path: Path) -> None:
