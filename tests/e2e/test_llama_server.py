@@ -154,9 +154,10 @@ async def test_call_recovered_from_text_with_the_native_template(tmp_path: Path)
     [call] = result.tool_calls
     assert call.recovered and call.name == "add_number"
     assert call.arguments == {"a": 1234, "b": 5678}
-    assert result.messages[2] == {
+    talk = [m for m in result.messages if m["role"] != "system"]  # the profile's prompt first
+    assert talk[2] == {
         "role": "tool",
-        "tool_call_id": result.messages[1]["tool_calls"][0]["id"],
+        "tool_call_id": talk[1]["tool_calls"][0]["id"],
         "content": "6912",
     }
 
@@ -175,7 +176,8 @@ async def test_parallel_calls_with_the_1_5b_model(tmp_path: Path) -> None:
     assert len(first_turn) == 2, result.messages
     assert {(c.arguments or {}).get("a") for c in first_turn} == {2, 4}
     tool_messages = [m for m in result.messages if m["role"] == "tool"]
-    ids = [c["id"] for c in result.messages[1]["tool_calls"]]
+    talk = [m for m in result.messages if m["role"] != "system"]  # the profile's prompt first
+    ids = [c["id"] for c in talk[1]["tool_calls"]]
     assert [m["tool_call_id"] for m in tool_messages[:2]] == ids, "one result per call, in order"
     assert [m["content"] for m in tool_messages[:2]] == ["5", "9"]
 
