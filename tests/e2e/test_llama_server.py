@@ -65,7 +65,9 @@ async def test_tool_round_trip_reaches_the_correct_answer(base_url: str) -> None
     assert call.name == "add_number" and call.arguments == {"a": 1234, "b": 5678}
     assert not call.recovered, "the fenced template must give structured tool_calls"
     roles = [m["role"] for m in result.messages]
-    assert roles == ["user", "assistant", "tool", "assistant"]
+    assert roles == ["system", "user", "assistant", "tool", "assistant"], (
+        "the profile's prompt first"
+    )
 
 
 async def test_streamed_tool_call_arrives_structured(base_url: str) -> None:
