@@ -6,7 +6,9 @@ then the overall pass@1, the trials counted, the median prompt tokens per model 
 (what the model reads each turn: system prompt, tools, conversation) and the median
 latency per trial.
 
-Usage: .venv/bin/python bench/eval_table.py LABEL=RUN_DIR [LABEL=RUN_DIR ...]
+`--common` keeps only the tasks every run has (to compare against an interrupted run).
+
+Usage: .venv/bin/python bench/eval_table.py [--common] LABEL=RUN_DIR [LABEL=RUN_DIR ...]
 """
 
 from __future__ import annotations
@@ -68,12 +70,19 @@ def table(runs: dict[str, list[dict[str, Any]]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="LABEL=RUN_DIR")
+    parser.add_argument("--common", action="store_true", help="only tasks every run has")
     args = parser.parse_args()
     runs: dict[str, list[dict[str, Any]]] = {}
     for spec in args.runs:
         label, _, path = spec.partition("=")
         runs[label] = load(Path(path or label))
-    print(table(runs))
+    print(table(common_tasks(runs) if args.common else runs))
+
+
+def common_tasks(runs: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The runs restricted to the tasks that every one of them has."""
+    shared = set.intersection(*({r["task_id"] for r in rs} for rs in runs.values()))
+    return {label: [r for r in rs if r["task_id"] in shared] for label, rs in runs.items()}
 
 
 if __name__ == "__main__":

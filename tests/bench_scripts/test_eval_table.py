@@ -40,3 +40,10 @@ def test_pass_at_1_is_the_mean_over_tasks_of_each_tasks_share(tmp_path: Path) ->
     assert "| trials | 4 | 2 |" in lines
     assert "| prompt tokens per request (median) | 300 | 300 |" in lines
     assert "| latency per trial (median) | 2.0 s | 3.0 s |" in lines
+
+
+def test_common_keeps_only_the_tasks_every_run_has() -> None:
+    table = load_module()
+    runs = {"a": [record("x", "m", True), record("y", "m", False)], "b": [record("x", "m", False)]}
+    common = table.common_tasks(runs)
+    assert [r["task_id"] for r in common["a"]] == ["x"] and common["b"] == runs["b"]
