@@ -198,7 +198,9 @@ class Agent:
             info = await self.backend.info()
             state.model = info.model
             profile = resolve_profile(self.profile_choice, info.model)
-            self._add_system_prompt(state.messages, self._system_for(profile, registry))
+            # The prompt is about the user's tools: `output_type`'s tool alone gets none (with
+            # it the 0.5B stopped filling the typed answer in).
+            self._add_system_prompt(state.messages, self._system_for(profile, self.registry))
             template_kwargs = {**profile.chat_template_kwargs, **self.config.chat_template_kwargs}
             run = _Run(
                 profile=profile,

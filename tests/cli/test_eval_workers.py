@@ -30,13 +30,22 @@ def pid_suite(path: Path, count: int) -> Path:
     return write_tasks(path / "suite.jsonl", lines)
 
 
-def live_in_group(group: int) -> list[str]:
-    """Processes of a process group that still run (an orphan that exited may stay a
-    zombie where PID 1 does not reap)."""
-    listing = subprocess.run(
-        ["ps", "-o", "stat=,args=", "-g", str(group)], capture_output=True, text=True, check=False
-    ).stdout
-    return [line for line in listing.splitlines() if line.strip() and not line.startswith("Z")]
+def live_in_group(group: int, grace: float = 10.0) -> list[str]:
+    """Processes of a process group that still run once `grace` seconds have passed (an
+    orphan that exited may stay a zombie where PID 1 does not reap; on a loaded machine a
+    process may still be on its way out, shown as `R [python]`, just after its parent)."""
+    deadline = time.monotonic() + grace
+    while True:
+        listing = subprocess.run(
+            ["ps", "-o", "stat=,args=", "-g", str(group)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        live = [line for line in listing.splitlines() if line.strip() and not line.startswith("Z")]
+        if not live or time.monotonic() > deadline:
+            return live
+        time.sleep(0.1)
 
 
 def rows(out: Path) -> list[dict[str, object]]:

@@ -365,6 +365,7 @@ def test_the_profile_gives_the_system_prompt_when_none_is_given() -> None:
     assert first_message(tools=[add_number], system="Be brief.")["content"] == "Be brief."
     assert first_message(tools=[add_number], system="")["role"] == "user"
     assert first_message(tools=[])["role"] == "user"
+    assert first_message(tools=[], output_type=int)["role"] == "user", "the output tool alone"
     assert first_message(tools=[add_number], model="llama-3")["role"] == "user"
     glm = first_message(tools=[add_number], model="GLM-4.7-Flash")
     assert glm["content"] == GLM_47_FLASH.system_prompt != QWEN_CODER.system_prompt
