@@ -22,6 +22,7 @@ from agentloop.cli.common_args import (
     add_connection_options,
     cli_environ,
     connection_overrides,
+    env_value,
 )
 from agentloop.cli.mcp_args import add_mcp_arguments, mcp_configs
 from agentloop.config import AgentConfig
@@ -134,14 +135,6 @@ def configure_logging(debug: bool) -> None:
     from agentloop.logs import configure
 
     configure(logging.DEBUG if debug else logging.WARNING)
-
-
-def env_value(args: argparse.Namespace, name: str, environ: Mapping[str, str]) -> str | None:
-    """The option's value, else AGENTLOOP_<NAME>, else None."""
-    value = getattr(args, name, None)
-    if value is not None:
-        return str(value)
-    return environ.get("AGENTLOOP_" + name.upper()) or None
 
 
 def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> AgentConfig:

@@ -37,3 +37,11 @@ def cli_environ(args: argparse.Namespace) -> Mapping[str, str]:
     """The environment with the config file underneath (set by `agentloop.cli.main`)."""
     environ: Mapping[str, str] | None = getattr(args, "environ", None)
     return os.environ if environ is None else environ
+
+
+def env_value(args: argparse.Namespace, name: str, environ: Mapping[str, str]) -> str | None:
+    """The option's value, else AGENTLOOP_<NAME>, else None."""
+    value = getattr(args, name, None)
+    if value is not None:
+        return str(value)
+    return environ.get("AGENTLOOP_" + name.upper()) or None

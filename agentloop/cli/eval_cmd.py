@@ -21,7 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentloop.cli.common_args import add_connection_options, cli_environ, connection_overrides
+from agentloop.cli.common_args import (
+    add_connection_options,
+    cli_environ,
+    connection_overrides,
+    env_value,
+)
 from agentloop.cli.mcp_args import add_mcp_arguments, mcp_configs
 from agentloop.config import AgentConfig
 from agentloop.context import ContextPolicy
@@ -59,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_connection_options(parser)
     parser.add_argument("--model", help="model id (env AGENTLOOP_MODEL; default: the server's)")
     parser.add_argument("--profile", help="sampling profile for tasks that name none")
+    parser.add_argument(
+        "--system",
+        help="system prompt for tasks that set none (env AGENTLOOP_SYSTEM; default: the "
+        "profile's own; '' for none)",
+    )
     parser.add_argument("--trials", type=int, default=1, help="trials per task, K (default 1)")
     parser.add_argument("--concurrency", type=int, default=4, help="trials at once (default 4)")
     parser.add_argument(
@@ -236,6 +246,7 @@ async def _run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             timeout=args.timeout,
             profile=args.profile,
             max_turns=args.max_turns,
+            system=env_value(args, "system", environ),
             resume=args.resume,
             tasks_file=source,
         )

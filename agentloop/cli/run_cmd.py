@@ -20,10 +20,9 @@ from agentloop.cli.chat_cmd import (
     approve_from_args,
     config_from_args,
     configure_logging,
-    env_value,
     workspace_from_args,
 )
-from agentloop.cli.common_args import cli_environ
+from agentloop.cli.common_args import cli_environ, env_value
 from agentloop.cli.mcp_args import attach_mcp
 from agentloop.errors import AgentloopError, ConfigError
 

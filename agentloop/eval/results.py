@@ -120,6 +120,7 @@ class RunInfo(BaseModel):
     model: str = ""
     base_urls: list[str] = Field(default_factory=list)
     profile: str | None = None
+    system: str | None = None
     concurrency: int = 1
     task_count: int = 0
     started_at: str = ""

@@ -67,6 +67,8 @@ class EvalOptions:
         timeout: Seconds one trial may take (a task's own `timeout` wins).
         profile: Sampling profile for tasks that name none.
         max_turns: Turn limit for tasks that set none.
+        system: System prompt for tasks that set none: None gives each run the profile's
+            default (as the chat does), ``""`` no system prompt at all.
         resume: Continue the run in `out_dir`, skipping trials already there.
         tasks_file: Shown in the summary and report.
         workers: Processes the trials run in; above 1, worker processes share the queue
@@ -80,6 +82,7 @@ class EvalOptions:
     timeout: float = 300.0
     profile: str | None = None
     max_turns: int | None = None
+    system: str | None = None
     resume: bool = False
     tasks_file: str = "tasks.jsonl"
     workers: int = 1
@@ -206,6 +209,7 @@ def _trial_limits(options: EvalOptions) -> dict[str, Any]:
         "timeout": options.timeout,
         "profile": options.profile,
         "max_turns": options.max_turns,
+        "system": options.system,
         "out_dir": options.out_dir,
     }
 
@@ -224,6 +228,7 @@ def _run_info(
         model=", ".join(sorted({s.model for s in servers})),
         base_urls=[c.base_url or "" for c in configs],
         profile=opts.profile,
+        system=opts.system,
         concurrency=opts.concurrency,
         task_count=len(tasks),
         started_at=previous.started_at if previous else _now(),
@@ -274,6 +279,7 @@ async def _run_jobs(
         timeout=options.timeout,
         profile=options.profile,
         max_turns=options.max_turns,
+        system=options.system,
         work_dir=work_dir,
         out_dir=options.out_dir,
         events=observer.run_events if observer is not None else None,

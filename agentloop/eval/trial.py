@@ -58,6 +58,7 @@ class TrialSettings:
         timeout: Seconds one trial may take unless the task says otherwise.
         profile: Sampling profile unless the task names one.
         max_turns: Turn limit unless the task sets one.
+        system: System prompt unless the task sets one (None: the profile's; "": none).
         work_dir: Where trial workspaces are made (and removed).
         out_dir: The run's output directory (transcripts go under it).
         events: Gives each run its `on_event` consumer, by model id (tracing), if any.
@@ -69,6 +70,7 @@ class TrialSettings:
     work_dir: Path
     out_dir: Path
     events: Callable[[str], EventHandler | None] | None = None
+    system: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +227,7 @@ class TrialRunner:
                 config=server.config,
                 tools=registry,
                 profile=task.profile or self.settings.profile,
-                system=task.system,
+                system=task.system if task.system is not None else self.settings.system,
                 backend=server.backend,
             )
             return await agent.run(

@@ -63,6 +63,7 @@ class WorkerSpec:
         timeout: Seconds per trial unless the task says otherwise.
         profile: Sampling profile unless the task names one.
         max_turns: Turn limit unless the task sets one.
+        system: System prompt unless the task sets one (None: the profile's; "": none).
         out_dir: The run's output directory (transcripts go under it).
         log_level: The parent's agentloop log level, when its CLI configured logging.
         observer_factory: Makes the worker's trial observer (tracing), if any.
@@ -78,6 +79,7 @@ class WorkerSpec:
     out_dir: Path
     log_level: int | None = None
     observer_factory: Callable[[], TrialObserver] | None = None
+    system: str | None = None
 
 
 def _tool_at(module: str, name: str) -> Tool:
@@ -161,7 +163,13 @@ async def _serve(spec: WorkerSpec, conn: Connection) -> None:
                 stack.callback(_close, observer)  # exports its pending spans
             events = observer.run_events if observer is not None else None
             settings = TrialSettings(
-                spec.timeout, spec.profile, spec.max_turns, work_dir, spec.out_dir, events
+                timeout=spec.timeout,
+                profile=spec.profile,
+                max_turns=spec.max_turns,
+                work_dir=work_dir,
+                out_dir=spec.out_dir,
+                events=events,
+                system=spec.system,
             )
             runner = TrialRunner(settings, spec.provider)
             await _take_jobs(runner, observer, spec, servers, inbox, conn)

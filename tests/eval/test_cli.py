@@ -257,3 +257,49 @@ def test_ctrl_c_keeps_finished_trials_and_resume_completes(tmp_path: Path) -> No
     assert sorted(r["task_id"] for r in rows) == sorted(f"t{i}" for i in range(40))
     assert all(r["passed"] for r in rows)
     assert "pass@1 100.0%" in resumed.stdout
+
+
+def test_system_sets_the_prompt_of_tasks_without_one(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    from agentloop.profiles import QWEN_CODER
+
+    own = "The task's own prompt."
+    lines = [
+        task_line("plain", "add 2 1", [{"type": "answer_number", "value": 3}], tools=USER_TOOLS),
+        task_line(
+            "own", "add 5 1", [{"type": "answer_number", "value": 6}], tools=USER_TOOLS, system=own
+        ),
+    ]
+    suite = write_tasks(tmp_path / "sys.jsonl", lines)
+
+    def system_prompts(out: str, *extra: str) -> dict[str, set[str | None]]:
+        """Run the suite; per prompt, the system message of its requests (None: none)."""
+        seen = len(server.requests)
+        argv = ["eval", str(suite), "--base-url", server.base_url, "--out", str(tmp_path / out)]
+        assert main([*argv, "--no-progress", "--profile", "qwen2.5-coder", *extra]) == 0
+        found: dict[str, set[str | None]] = {}
+        for body in server.requests[seen:]:
+            first, user = (
+                body["messages"][0],
+                next(m for m in body["messages"] if m["role"] == "user"),
+            )
+            system = first["content"] if first["role"] == "system" else None
+            found.setdefault(user["content"], set()).add(system)
+        return found
+
+    assert system_prompts("default") == {"add 2 1": {QWEN_CODER.system_prompt}, "add 5 1": {own}}
+    assert system_prompts("given", "--system", "Be brief.") == {
+        "add 2 1": {"Be brief."},
+        "add 5 1": {own},
+    }
+    assert system_prompts("none", "--system", "") == {"add 2 1": {None}, "add 5 1": {own}}
+    assert system_prompts("workers", "--system", "Be brief.", "--workers", "2") == {
+        "add 2 1": {"Be brief."},
+        "add 5 1": {own},
+    }
+    recorded = {
+        out: json.loads((tmp_path / out / "run.json").read_text())["system"]
+        for out in ("default", "given", "none")
+    }
+    assert recorded == {"default": None, "given": "Be brief.", "none": ""}
