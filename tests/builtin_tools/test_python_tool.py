@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -48,6 +49,19 @@ async def test_repl_value_and_state_persist_within_a_run(registry: ToolRegistry)
     assert not ok and "NameError" in content
     await context.aclose()
     await fresh.aclose()
+
+
+async def test_calls_of_one_reply_run_in_order_on_one_interpreter(
+    registry: ToolRegistry,
+) -> None:
+    # A reply's calls are dispatched at once; they once raced for the interpreter's
+    # pipe ("readuntil() called while another coroutine is already waiting").
+    context = ToolContext(run_id="p")
+    codes = ["import time; time.sleep(0.2); n = 1", "n += 1; n", "n * 10", "print(n)"]
+    results = await asyncio.gather(*(run(registry, context, code) for code in codes))
+    assert results == [(True, "(no output)"), (True, "2"), (True, "20"), (True, "2")]
+    assert await run(registry, context, "n") == (True, "2")
+    await context.aclose()
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from tools.builtin import _worker
 
 _log = get_logger(__name__)
 _STATE_KEY = "tools.builtin.python.worker"
+_LOCK_KEY = "tools.builtin.python.turn"
 _MAX_PART = 64 << 10
 
 
@@ -195,23 +196,35 @@ def python_tool(sandbox: Sandbox, policy: PythonPolicy | None = None) -> Tool:
 
         Use it for computations with several steps, dates (datetime), text and files.
         print() what you need: only printed output and the value of a final expression
-        come back. Variables and imports persist between calls; the working directory is
-        the workspace; there is no network access.
+        come back. Rely on the standard library only (not numpy, sympy or dateutil; for
+        dates, datetime.timedelta). Variables and imports persist between calls; the
+        working directory is the workspace; there is no network access.
 
         Args:
             code: Python source code to run.
         """
-        worker = await _worker_for(context, standby)
-        try:
-            reply = await worker.run(code, policy.timeout)
-        finally:
-            if not worker.alive:
-                context.state.pop(_STATE_KEY, None)
-            await sandbox.check_workspace()
-            standby.refill()
+        # Calls of one reply arrive together; the run's one interpreter takes them one
+        # at a time, in the order they were written (asyncio.Lock is first come, first
+        # served), so each sees the variables of the calls before it.
+        async with _turn_lock(context):
+            worker = await _worker_for(context, standby)
+            try:
+                reply = await worker.run(code, policy.timeout)
+            finally:
+                if not worker.alive:
+                    context.state.pop(_STATE_KEY, None)
+                await sandbox.check_workspace()
+                standby.refill()
         return _render(reply, unsafe=sandbox.tier == "none")
 
     return tool(python, approval=policy.approval, timeout=policy.timeout + 10.0)
+
+
+def _turn_lock(context: ToolContext) -> asyncio.Lock:
+    lock = context.state.get(_LOCK_KEY)
+    if not isinstance(lock, asyncio.Lock):
+        lock = context.state[_LOCK_KEY] = asyncio.Lock()
+    return lock
 
 
 async def _worker_for(context: ToolContext, standby: _Standby) -> PythonWorker:
