@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentloop.backend.runaway import RUNAWAY
-from agentloop.backend.types import REJECTED, ModelReply, RawToolCall
+from agentloop.backend.types import CALLS_CAPPED, REJECTED, ModelReply, RawToolCall
 from agentloop.events import Event, ToolCallFinished, ToolCallStarted
 from agentloop.recovery import recover_calls
 from agentloop.result import CallErrorKind, ToolCallRecord
@@ -22,11 +22,18 @@ TRUNCATED_MESSAGE = (
     "so it was not run. Send it again with shorter arguments."
 )
 CANCELLED_MESSAGE = "Not run: the user cancelled this turn."
+CAPPED_NOTE = (
+    "\n(Your reply was cut after {count} calls; these are their results. Make each further "
+    "call after reading the results it needs.)"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedReply:
-    """A reply with its calls settled: structured, recovered from text, or none."""
+    """A reply with its calls settled: structured, recovered from text, or none.
+
+    `capped`: the reply was cut after the calls it may make (`Profile.max_calls_per_reply`).
+    """
 
     content: str
     reasoning: str
@@ -35,6 +42,7 @@ class ParsedReply:
     recovered: bool
     rejected: bool = False
     runaway: bool = False
+    capped: bool = False
 
 
 def settle_calls(reply: ModelReply, registry: ToolRegistry, *, recover: bool) -> ParsedReply:
@@ -46,7 +54,9 @@ def settle_calls(reply: ModelReply, registry: ToolRegistry, *, recover: bool) ->
         calls, rest = recover_calls(content, registry.parameter_schemas())
         return ParsedReply(rest, reasoning, tuple(calls), (), bool(calls), rejected=True)
     if reply.tool_calls or reply.truncated_calls or not recover or not len(registry):
-        return ParsedReply(content, reasoning, reply.tool_calls, reply.truncated_calls, False)
+        structured, truncated = reply.tool_calls, reply.truncated_calls
+        capped = reply.finish_reason == CALLS_CAPPED
+        return ParsedReply(content, reasoning, structured, truncated, False, capped=capped)
     schemas = registry.parameter_schemas()
     calls, rest = recover_calls(content, schemas)
     if calls:

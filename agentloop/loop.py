@@ -19,6 +19,7 @@ from typing import Any
 from agentloop.backend import Backend, BackendInfo, ChatRequest, OpenAIBackend
 from agentloop.calls import (
     CANCELLED_MESSAGE,
+    CAPPED_NOTE,
     ParsedReply,
     assistant_message,
     make_record,
@@ -227,7 +228,7 @@ class Agent:
         while state.turn < run.max_turns:
             state.turn += 1
             reply = await self._ask_without_refused_tools(state, run)
-            match decide(reply, guard=state.guard, output=run.output):
+            match decide(reply, guard=state.guard, output=run.output, blank=state.blank):
                 case Answer(text, value):
                     return await self._finish(state, "completed", text, value=value)
                 case Nudge(message):
@@ -252,6 +253,8 @@ class Agent:
             emit=state.emit,
         )
         state.add_records(records)
+        if reply.capped and records:  # so the model makes the rest of a chain step by step
+            state.messages[-1]["content"] += CAPPED_NOTE.format(count=len(records))
         verdict = run.output.settle(records) if run.output is not None else None
         if verdict is None or run.output is None:
             return None
@@ -295,6 +298,7 @@ class Agent:
             chat_template_kwargs=run.template_kwargs,
             stream=self.config.stream,
             think_tags=run.profile.think_tags,
+            max_calls=run.profile.max_calls_per_reply,
         )
         started = time.perf_counter()
         reply = await self.backend.complete(

@@ -49,6 +49,9 @@ class Profile:
             server does not split it off; stream such text as reasoning until the tag.
         system_prompt: The system prompt of runs that offer tools and were given none
             (None: no system prompt is added).
+        max_calls_per_reply: Calls one reply may make; the reply is cut when the next one
+            starts (None: no cap). Small models write whole chains of calls in one reply,
+            each with a made-up result of the one before.
     """
 
     name: str
@@ -58,6 +61,7 @@ class Profile:
     chat_template_kwargs: Mapping[str, Any] = field(default_factory=dict)
     think_tags: bool = False
     system_prompt: str | None = None
+    max_calls_per_reply: int | None = None
 
     def settings(
         self, *, in_tool_loop: bool, overrides: Mapping[str, Any] | None = None
@@ -141,6 +145,9 @@ QWEN_CODER = Profile(
     },
     tool_sampling={"temperature": 0.2},
     system_prompt=SMALL_MODEL_SYSTEM_PROMPT,
+    # The 1.5B wrote 42 calls in one reply (four steps of a chain, then the same four
+    # again with invented results) for 150 s; parallel tasks need a few calls, not dozens.
+    max_calls_per_reply=6,
 )
 DEFAULT = Profile(name="default")
 

@@ -5,13 +5,15 @@
 
 - `Answer`: the model answered (and, with `output_type`, the answer validated): finish.
 - `RunCalls`: run the reply's calls, append their results, ask again.
-- `Nudge`: nothing usable came back; tell the model what to do and ask again.
+- `Nudge`: nothing usable came back (a reply the server could not read, an empty answer,
+  an answer that is not the typed output); tell the model what to do and ask again.
 - `Stop`: end the run early — repeated calls, a reply that kept repeating itself, a
   typed output that never validated — with words for the calls not run.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,14 @@ RUNAWAY_REFUSAL = "Not run: your reply kept repeating itself and was cut off."
 REJECTED_NUDGE = (
     "The server could not read your last reply as text or as a tool call. Answer again; "
     "to use a tool, send one well-formed call with JSON arguments."
+)
+BLANK_NUDGE = (
+    "Your reply had no text and no tool call. Call the tool the next step needs, or answer "
+    "the user in plain text."
+)
+# Tool-call markup that carries nothing on its own: the 1.5B answered `<tools></tools>`.
+_EMPTY_MARKUP = re.compile(
+    r"</?(?:tools|tool_call|tool_response|function_calls?|arg_key|arg_value)>|```[\w-]*"
 )
 
 
@@ -70,14 +80,36 @@ class Stop:
 Outcome = Answer | RunCalls | Nudge | Stop
 
 
-def decide(reply: ParsedReply, *, guard: RepeatGuard, output: OutputSpec | None) -> Outcome:
+@dataclass(slots=True)
+class BlankAnswers:
+    """How many more empty answers of a run are sent back before one is accepted."""
+
+    left: int = 2
+
+    def nudge(self, text: str) -> Nudge | None:
+        """A nudge for an answer with nothing in it but call markup, while any are left."""
+        if self.left <= 0 or _EMPTY_MARKUP.sub("", text).strip():
+            return None
+        self.left -= 1
+        return Nudge(BLANK_NUDGE)
+
+
+def decide(
+    reply: ParsedReply,
+    *,
+    guard: RepeatGuard,
+    output: OutputSpec | None,
+    blank: BlankAnswers | None = None,
+) -> Outcome:
     """The one place a turn's outcome is decided."""
     if reply.runaway:
         return Stop("runaway_reply", reply.content, refusal=RUNAWAY_REFUSAL)
     if reply.rejected and not reply.calls:
         return Nudge(REJECTED_NUDGE)
     if not reply.calls and not reply.truncated:
-        return _answer(reply.content or reply.reasoning, output)
+        text = reply.content or reply.reasoning
+        nudge = blank.nudge(text) if blank is not None else None
+        return nudge or _answer(text, output)
     if guard.stops(reply.calls):
         return Stop("repeated_calls", reply.content, refusal=guard.refusal())
     return RunCalls(reply)

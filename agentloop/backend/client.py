@@ -38,6 +38,7 @@ from agentloop.backend.sse import sse_payloads
 from agentloop.backend.think import CallMarkupGate, ThinkStream
 from agentloop.backend.tokens import ServerTokenCounter
 from agentloop.backend.types import (
+    CALLS_CAPPED,
     REJECTED,
     BackendInfo,
     ChatRequest,
@@ -68,6 +69,8 @@ def _remote_protocol_errors() -> tuple[type[BaseException], ...]:
         if isinstance(error, type) and issubclass(error, BaseException):
             found.append(error)
     return tuple(found)
+
+
 _UNKNOWN = object()  # not asked yet (None means: asked, no such endpoint)
 
 
@@ -308,7 +311,9 @@ class OpenAIBackend:
         streamed = request.stream and "json" not in response.headers.get("content-type", "")
         try:
             if streamed:
-                return await _read_stream(response, implicit_think, handlers, transcript, started)
+                return await _read_stream(
+                    response, implicit_think, handlers, transcript, started, request.max_calls
+                )
             raw = await response.aread()
         finally:
             await response.aclose()
@@ -317,7 +322,7 @@ class OpenAIBackend:
             transcript.record({"type": "response", "status": response.status_code, "body": text})
         builder = ReplyBuilder()
         builder.add_body(json.loads(text))
-        reply = builder.build()
+        reply = _cap_calls(builder.build(), request.max_calls)
         if looping(reply.reasoning + reply.content):
             reply = replace(reply, finish_reason=RUNAWAY)
         if request.stream and on_delta is not None:  # keep the stream of events whole
@@ -356,13 +361,14 @@ async def _read_stream(
     handlers: _Handlers,
     transcript: TranscriptSink | None,
     started: float,
+    max_calls: int | None,
 ) -> ModelReply:
     builder = ReplyBuilder()
     think = ThinkStream(implicit=implicit_think)
     sink = _GatedDeltas(handlers.on_delta) if handlers.on_delta is not None else None
     lines: list[str] = []
     first: float | None = None
-    watch, runaway, calls_seen, repeated_calls = RepetitionWatch(), False, 0, False
+    watch, runaway, calls_seen, repeated_calls, capped = RepetitionWatch(), False, 0, False, False
     try:
         async for line in response.aiter_lines():
             if transcript is not None:
@@ -384,13 +390,19 @@ async def _read_stream(
                 runaway = watch.feed(thought + text)
                 if len(builder.calls) != calls_seen:
                     calls_seen = len(builder.calls)
-                    repeated_calls = repeats_a_call(builder.finished_calls())
+                    finished = builder.finished_calls()
+                    repeated_calls = repeats_a_call(finished)
+                    capped = max_calls is not None and len(finished) >= max_calls
             if runaway:  # closing the response stops the server generating (llama-server)
                 log.info("backend.runaway_reply", chars=sum(map(len, builder.content)))
                 break
             if repeated_calls:
                 log.info("backend.repeated_calls_cut", calls=len(builder.calls))
                 builder.keep_distinct_calls()
+                break
+            if capped:  # the next call has begun: the reply has all it may run
+                log.info("backend.calls_capped", calls=max_calls)
+                builder.keep_first_calls(max_calls or 0)
                 break
     except httpx2.HTTPError as exc:
         raise StreamInterrupted(f"the reply broke off mid-stream ({exc!r})") from exc
@@ -401,8 +413,15 @@ async def _read_stream(
         for kind, piece in think.finish():
             await sink(kind, piece)
         await sink.finish()
-    reply = builder.build(time_to_first_token=first)
+    reply = _cap_calls(builder.build(time_to_first_token=first), max_calls)
     return replace(reply, finish_reason=RUNAWAY) if runaway else reply
+
+
+def _cap_calls(reply: ModelReply, max_calls: int | None) -> ModelReply:
+    """The reply with its first `max_calls` calls only, when it made more."""
+    if max_calls is None or len(reply.tool_calls) <= max_calls:
+        return reply
+    return replace(reply, tool_calls=reply.tool_calls[:max_calls], finish_reason=CALLS_CAPPED)
 
 
 @dataclass(frozen=True, slots=True)

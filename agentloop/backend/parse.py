@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentloop.backend.think import split_think
-from agentloop.backend.types import ModelReply, RawToolCall
+from agentloop.backend.types import CALLS_CAPPED, ModelReply, RawToolCall
 from agentloop.result import Usage
 
 REASONING_FIELDS = ("reasoning_content", "reasoning")
@@ -161,6 +161,11 @@ class ReplyBuilder:
                 kept[index] = builder
         self.calls = kept
         self.finish_reason = "tool_calls"
+
+    def keep_first_calls(self, count: int) -> None:
+        """Keep only the first `count` calls; the reply then ends as `CALLS_CAPPED`."""
+        self.calls = {index: self.calls[index] for index in sorted(self.calls)[:count]}
+        self.finish_reason = CALLS_CAPPED
 
     def build(self, *, time_to_first_token: float | None = None) -> ModelReply:
         """The finished reply."""

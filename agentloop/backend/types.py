@@ -11,6 +11,8 @@ from agentloop.result import Usage
 
 REJECTED = "rejected_by_server"
 """Finish reason of a reply the server's own tool-call parser refused (HTTP 500)."""
+CALLS_CAPPED = "calls_capped"
+"""Finish reason of a reply cut after `ChatRequest.max_calls` calls."""
 
 DeltaKind = Literal["text", "reasoning"]
 DeltaHandler = Callable[[DeltaKind, str], Awaitable[None] | None]
@@ -61,6 +63,9 @@ class ChatRequest:
         stream: Ask for server-sent events.
         think_tags: The model may write reasoning ending in `</think>` into its content;
             the backend streams such text as reasoning when the server does not split it.
+        max_calls: Calls one reply may make: the stream is cut when the next one starts,
+            and the reply ends with `CALLS_CAPPED` and the first `max_calls` calls (None:
+            no cap).
     """
 
     messages: Sequence[dict[str, Any]]
@@ -70,6 +75,7 @@ class ChatRequest:
     params: Mapping[str, Any] = field(default_factory=dict)
     stream: bool = True
     think_tags: bool = False
+    max_calls: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

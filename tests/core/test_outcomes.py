@@ -136,3 +136,29 @@ async def test_cancelling_a_run_task_still_gives_a_result() -> None:
     task.cancel()
     result = await task
     assert result.stop_reason == "cancelled" and result.error is None
+
+
+async def test_an_empty_answer_is_sent_back_and_the_next_reply_counts() -> None:
+    """The 1.5B answered `<tools></tools>` to a two-step task: that is no answer."""
+    from agentloop.turn import BLANK_NUDGE
+
+    backend = ScriptedBackend(
+        [reply("<tools></tools>"), reply("", ("add_number", {"a": 2, "b": 3})), reply("It is 5.")]
+    )
+    result = await arun_agent("2 + 3?", tools=[add_number], config=CONFIG, backend=backend)
+    assert result.stop_reason == "completed" and result.output == "It is 5."
+    assert [m["content"] for m in result.messages if m["role"] == "user"][1] == BLANK_NUDGE
+    assert [c.name for c in result.tool_calls] == ["add_number"]
+
+
+async def test_empty_answers_are_sent_back_twice_at_most() -> None:
+    backend = ScriptedBackend([reply(" ```json\n``` "), reply(""), reply("</tool_call>")])
+    result = await arun_agent("2 + 3?", tools=[add_number], config=CONFIG, backend=backend)
+    assert result.stop_reason == "completed" and result.output == "</tool_call>"
+    assert len(backend.requests) == 3, "two nudges, then the third empty answer stands"
+
+
+async def test_a_short_answer_is_not_empty() -> None:
+    backend = ScriptedBackend([reply("<tools>5</tools>")])
+    result = await arun_agent("2 + 3?", tools=[add_number], config=CONFIG, backend=backend)
+    assert result.output == "<tools>5</tools>" and len(backend.requests) == 1

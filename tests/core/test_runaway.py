@@ -7,10 +7,13 @@ import string
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agentloop import AgentConfig, run_agent
 from agentloop.backend.runaway import RepetitionWatch, looping
+from agentloop.profiles import QWEN_CODER
 from tests.common_tools import add_number
-from tests.core.conftest import BASE, sse_from_chunks
+from tests.core.conftest import BASE, json_response, sse_from_chunks
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,6 +85,56 @@ def test_a_few_equal_calls_and_many_different_ones_are_left_alone(
         sse_from_chunks(_calls_stream(same + different)),
         sse_from_chunks(_answer("done")),
     ]
-    result = run_agent("add", tools=[add_number], config=config)
+    # The default profile sets no cap on calls per reply (Qwen's would cut this at 6).
+    result = run_agent("add", tools=[add_number], config=config, profile="default")
     assert result.stop_reason == "completed"
     assert len(result.tool_calls) == 15
+
+
+def _chain(count: int) -> list[tuple[str, str]]:
+    return [("add_number", f'{{"a": {i}, "b": 1}}') for i in range(count)]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_reply_with_more_calls_than_the_profile_allows_runs_only_the_first(
+    llama: Any, config: AgentConfig, stream: bool
+) -> None:
+    """The 1.5B wrote 42 calls in one reply, a chain with invented intermediate results
+    (150 s): the Qwen profile's cap cuts the reply, the first calls run, and the model is
+    told to make the rest after reading their results."""
+    cap = QWEN_CODER.max_calls_per_reply
+    assert cap is not None
+    calls = _chain(40)
+    if stream:
+        chunks = _calls_stream(calls)
+        # Read past the cut, this would end the reply as a server error.
+        chunks.insert(2 * (cap + 2), {"error": {"code": 500, "message": "read too far"}})
+        first = sse_from_chunks(chunks)
+    else:
+        wire = [
+            {"id": f"id{i}", "type": "function", "function": {"name": n, "arguments": a}}
+            for i, (n, a) in enumerate(calls)
+        ]
+        message = {"role": "assistant", "content": "", "tool_calls": wire}
+        first = json_response(
+            {"choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]}
+        )
+    route = llama.post(f"{BASE}/chat/completions")
+    done = {"role": "assistant", "content": "done"}
+    answer = json_response({"choices": [{"index": 0, "message": done, "finish_reason": "stop"}]})
+    route.side_effect = [first, sse_from_chunks(_answer("done")) if stream else answer]
+    result = run_agent("add", tools=[add_number], config=config.with_(stream=stream))
+    assert result.stop_reason == "completed" and result.output == "done"
+    assert [c.arguments["a"] for c in result.tool_calls] == list(range(cap))
+    tool_messages = [m for m in result.messages if m["role"] == "tool"]
+    assert len(tool_messages) == cap
+    assert "cut after 6 calls" in tool_messages[-1]["content"]
+    assert "cut after" not in tool_messages[0]["content"]
+
+
+def test_a_reply_within_the_cap_is_not_cut(llama: Any, config: AgentConfig) -> None:
+    route = llama.post(f"{BASE}/chat/completions")
+    route.side_effect = [sse_from_chunks(_calls_stream(_chain(6))), sse_from_chunks(_answer("ok"))]
+    result = run_agent("add", tools=[add_number], config=config)
+    assert len(result.tool_calls) == 6
+    assert not any("cut after" in m["content"] for m in result.messages if m["role"] == "tool")
