@@ -11,7 +11,7 @@ from typing import Any
 from agentloop.backend.runaway import RUNAWAY
 from agentloop.backend.types import CALLS_CAPPED, REJECTED, ModelReply, RawToolCall
 from agentloop.events import Event, ToolCallFinished, ToolCallStarted
-from agentloop.recovery import recover_calls
+from agentloop.recovery import recover_calls, text_call_problem
 from agentloop.result import CallErrorKind, ToolCallRecord
 from tools import Approver, ToolContext, ToolRegistry, parse_arguments
 
@@ -33,6 +33,8 @@ class ParsedReply:
     """A reply with its calls settled: structured, recovered from text, or none.
 
     `capped`: the reply was cut after the calls it may make (`Profile.max_calls_per_reply`).
+    `text_call`: the reply was only a call written as text that could not be taken; what
+    to tell the model (see `recovery.text_call_problem`).
     """
 
     content: str
@@ -43,6 +45,7 @@ class ParsedReply:
     rejected: bool = False
     runaway: bool = False
     capped: bool = False
+    text_call: str = ""
 
 
 def settle_calls(reply: ModelReply, registry: ToolRegistry, *, recover: bool) -> ParsedReply:
@@ -64,7 +67,8 @@ def settle_calls(reply: ModelReply, registry: ToolRegistry, *, recover: bool) ->
     calls, rest = recover_calls(reasoning, schemas)
     if calls:
         return ParsedReply(content, rest, tuple(calls), (), True)
-    return ParsedReply(content, reasoning, (), (), False)
+    problem = text_call_problem(content or reasoning, schemas) or ""
+    return ParsedReply(content, reasoning, (), (), False, text_call=problem)
 
 
 def assistant_message(reply: ModelReply, parsed: ParsedReply) -> dict[str, Any]:

@@ -228,7 +228,7 @@ class Agent:
         while state.turn < run.max_turns:
             state.turn += 1
             reply = await self._ask_without_refused_tools(state, run)
-            match decide(reply, guard=state.guard, output=run.output, blank=state.blank):
+            match decide(reply, guard=state.guard, output=run.output, nudges=state.nudges):
                 case Answer(text, value):
                     return await self._finish(state, "completed", text, value=value)
                 case Nudge(message):

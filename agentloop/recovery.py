@@ -11,6 +11,10 @@ Only names of known tools count, so prose that merely mentions JSON is left alon
 to a known tool whose arguments are not an object (`"arguments": "2023-01-15"`, seen from
 the 0.5B) is still a call: a tool without parameters runs, any other gets the registry's
 error saying which arguments it takes.
+
+A reply that is nothing but such a call, yet cannot be recovered (a name that is no tool,
+JSON that does not parse: the 0.5B wrote `{"name": "rm", ...}` and broken multi-line code),
+gets `text_call_problem`: words telling the model what to send instead.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ _GLM_NAME = re.compile(r"\s*([^\s<>{}]+)\s*")
 _GLM_ARG = re.compile(r"<arg_key>(.*?)</arg_key>\s*<arg_value>(.*?)(?:</arg_value>|$)", re.DOTALL)
 _FUNCTIONS_PREFIX = re.compile(r"functions\.([A-Za-z_][\w.-]*):\s*")
 _FENCE = re.compile(r"```(?:json|tool_call|tool)?[ \t]*\n?|```")
+_CALL_TAGS = re.compile(r"</?(?:tool_call|tools)>")
+_TEXT_CALL = re.compile(
+    r'\[?\s*\{\s*"name"\s*:\s*"([^"\n]{1,64})"\s*,\s*"(?:arguments|parameters)"'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +67,24 @@ def recover_calls(
         for f in sorted(found, key=lambda f: f.start)
     ]
     return calls, _remove_spans(text, found)
+
+
+def text_call_problem(text: str, schemas: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """What is wrong with a reply that is only a tool call written as text, which
+    `recover_calls` could not take (None: the reply is not one)."""
+    match = _TEXT_CALL.match(_FENCE.sub("", _CALL_TAGS.sub("", text)).strip())
+    if match is None or not schemas:
+        return None
+    name = match.group(1)
+    if name in schemas:
+        return (
+            f"Your reply wrote a call of {name} as text, and it is not valid JSON, so it "
+            "was not run. Send it as a tool call whose arguments are one JSON object."
+        )
+    return (
+        f"Your reply wrote a call of {name} as text, but {name} is not one of your tools "
+        f"({', '.join(sorted(schemas))}). Call one of them, or answer the user in plain text."
+    )
 
 
 def _xml_calls(text: str, schemas: Mapping[str, Mapping[str, Any]]) -> Iterator[_Found]:

@@ -19,7 +19,7 @@ from agentloop.events import (
 from agentloop.repeats import RepeatGuard
 from agentloop.result import RunResult, StopReason, ToolCallRecord, Usage
 from agentloop.transcript import Transcript
-from agentloop.turn import BlankAnswers
+from agentloop.turn import AnswerNudges
 from tools import ToolContext
 
 
@@ -30,7 +30,7 @@ class RunState:
     messages: list[dict[str, Any]]
     context: ToolContext
     guard: RepeatGuard
-    blank: BlankAnswers = field(default_factory=BlankAnswers)
+    nudges: AnswerNudges = field(default_factory=AnswerNudges)
     on_event: EventHandler | None = None
     transcript: Transcript | None = None
     model: str = ""

@@ -6,7 +6,8 @@
 - `Answer`: the model answered (and, with `output_type`, the answer validated): finish.
 - `RunCalls`: run the reply's calls, append their results, ask again.
 - `Nudge`: nothing usable came back (a reply the server could not read, an empty answer,
-  an answer that is not the typed output); tell the model what to do and ask again.
+  a call written as text that cannot run, an answer that is not the typed output); tell
+  the model what to do and ask again.
 - `Stop`: end the run early — repeated calls, a reply that kept repeating itself, a
   typed output that never validated — with words for the calls not run.
 """
@@ -81,17 +82,21 @@ Outcome = Answer | RunCalls | Nudge | Stop
 
 
 @dataclass(slots=True)
-class BlankAnswers:
-    """How many more empty answers of a run are sent back before one is accepted."""
+class AnswerNudges:
+    """How many more unusable answers of a run are sent back before one is accepted:
+    empty ones (nothing but call markup) and calls written as text that cannot run."""
 
     left: int = 2
 
-    def nudge(self, text: str) -> Nudge | None:
-        """A nudge for an answer with nothing in it but call markup, while any are left."""
-        if self.left <= 0 or _EMPTY_MARKUP.sub("", text).strip():
+    def nudge(self, reply: ParsedReply, text: str) -> Nudge | None:
+        """A nudge for an unusable answer, while any are left."""
+        if self.left <= 0:
+            return None
+        message = reply.text_call or ("" if _EMPTY_MARKUP.sub("", text).strip() else BLANK_NUDGE)
+        if not message:
             return None
         self.left -= 1
-        return Nudge(BLANK_NUDGE)
+        return Nudge(message)
 
 
 def decide(
@@ -99,7 +104,7 @@ def decide(
     *,
     guard: RepeatGuard,
     output: OutputSpec | None,
-    blank: BlankAnswers | None = None,
+    nudges: AnswerNudges | None = None,
 ) -> Outcome:
     """The one place a turn's outcome is decided."""
     if reply.runaway:
@@ -108,7 +113,7 @@ def decide(
         return Nudge(REJECTED_NUDGE)
     if not reply.calls and not reply.truncated:
         text = reply.content or reply.reasoning
-        nudge = blank.nudge(text) if blank is not None else None
+        nudge = nudges.nudge(reply, text) if nudges is not None else None
         return nudge or _answer(text, output)
     if guard.stops(reply.calls):
         return Stop("repeated_calls", reply.content, refusal=guard.refusal())

@@ -162,3 +162,19 @@ async def test_a_short_answer_is_not_empty() -> None:
     backend = ScriptedBackend([reply("<tools>5</tools>")])
     result = await arun_agent("2 + 3?", tools=[add_number], config=CONFIG, backend=backend)
     assert result.output == "<tools>5</tools>" and len(backend.requests) == 1
+
+
+async def test_a_text_call_of_a_tool_that_does_not_exist_is_sent_back_with_the_real_names() -> None:
+    """The 0.5B answered `{"name": "today_date", ...}`: neither a call nor an answer."""
+    backend = ScriptedBackend(
+        [
+            reply('{"name": "sum_numbers", "arguments": {"x": 2, "y": 3}}'),
+            reply("", ("add_number", {"a": 2, "b": 3})),
+            reply("It is 5."),
+        ]
+    )
+    result = await arun_agent("2 + 3?", tools=[add_number], config=CONFIG, backend=backend)
+    assert result.stop_reason == "completed" and result.output == "It is 5."
+    nudge = backend.requests[1].messages[-1]
+    assert nudge["role"] == "user"
+    assert "sum_numbers is not one of your tools (add_number)" in nudge["content"]

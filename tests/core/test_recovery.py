@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentloop.recovery import recover_calls
+from agentloop.recovery import recover_calls, text_call_problem
 
 SCHEMAS = {
     "add_number": {"properties": {"a": {"type": "number"}, "b": {"type": "number"}}},
@@ -120,3 +120,40 @@ def test_a_known_call_with_arguments_that_are_not_an_object_is_still_a_call() ->
     assert [(c.name, c.arguments) for c in calls] == [("add_number", "4 and 5")]
     calls, _ = recover_calls('{"name": "add_number", "arguments": [4, 5]}', SCHEMAS)
     assert [(c.name, c.arguments) for c in calls] == [("add_number", "[4, 5]")]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        # Seen from the 0.5B as whole answers: a command named as a tool, a made-up tool.
+        ('{"name": "rm", "arguments": {"command": "rm important.txt"}}', "rm is not one"),
+        ('```json\n{"name": "today_date", "arguments": {}}\n```', "today_date is not one"),
+        ('<tool_call>\n[{"name": "hello", "parameters": {"name": "World"}}]', "hello is not"),
+        # Multi-line code as concatenated strings: the right tool, JSON that never parses.
+        (
+            '{\n"name": "python",\n"arguments": {\n"code": "def f(n):"\n"    return n"\n}\n}',
+            "valid JSON",
+        ),
+    ],
+)
+def test_a_reply_that_is_only_an_unusable_text_call_says_what_to_send(
+    text: str, words: str
+) -> None:
+    assert recover_calls(text, SCHEMAS) == ([], text)
+    problem = text_call_problem(text, SCHEMAS)
+    assert problem is not None and words in problem
+    if "not one" in words:
+        assert "add_number, current_date, python, write_a_story" in problem
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'To call a tool, send {"name": "rm", "arguments": {}} to the server.',
+        "The answer is 42.",
+        '{"name": "Alice", "age": 3}',
+        "",
+    ],
+)
+def test_prose_and_plain_json_are_not_text_calls(text: str) -> None:
+    assert text_call_problem(text, SCHEMAS) is None
