@@ -100,15 +100,11 @@ def wire_fields(settings: Mapping[str, Any], kind: ServerKind) -> dict[str, Any]
 
 # What the model reads before every request: each line is there for a class of failure
 # measured in docs/eval.md (multi-step tasks answered after the first call, tools called
-# for questions that need none, "I cannot access files", answers from memory, giving up
-# after an error, vague refusals). Kept short:
+# for questions that need none, giving up after an error, vague refusals). Kept short:
 # every token is prompt time on a CPU.
 SMALL_MODEL_SYSTEM_PROMPT = """\
-You are a helpful assistant. Your tools work on the user's machine: they read and write \
-the files in the working directory, run code and commands, do arithmetic and tell today's \
-date. Use a tool when the request needs one (never answer today's date, a file's content or \
-a computed result from memory); answer directly, without a tool, for greetings and general \
-knowledge.
+You can call tools. Use one when the request needs it: arithmetic, today's date, files, \
+running code. Answer directly, without a tool, for greetings and general knowledge.
 When a request has several steps, call the tools for each step in turn, and answer only \
 when every step is done, using the tools' results.
 If a tool returns an error, correct the call or use another tool.
