@@ -1,10 +1,11 @@
 """Side-by-side pass rates of several `agentloop eval` runs, per category, as Markdown.
 
 The tables in docs/eval.md come from this script: one column per run directory (or
-`results.jsonl`), one row per category, pass@1 over every trial of the category's tasks,
-then the overall pass@1, the trials counted, the median prompt tokens per model request
-(what the model reads each turn: system prompt, tools, conversation) and the median
-latency per trial.
+`results.jsonl`), one row per category (with its number of tasks: at 3 trials, one trial
+of a 3-task category is 11 points), pass@1 over every trial of the category's tasks, then
+the overall pass@1, the trials counted, the median prompt tokens per model request (what
+the model reads each turn: system prompt, tools, conversation) and the median latency per
+trial.
 
 `--common` keeps only the tasks every run has (to compare against an interrupted run).
 
@@ -40,6 +41,14 @@ def pass_rates(records: list[dict[str, Any]]) -> dict[str, float]:
     return {category: statistics.fmean(shares) for category, shares in by_category.items()}
 
 
+def task_counts(records: list[dict[str, Any]]) -> dict[str, int]:
+    """Category -> how many distinct tasks the records have in it."""
+    tasks: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        tasks[record["category"]].add(record["task_id"])
+    return {category: len(ids) for category, ids in tasks.items()}
+
+
 def per_turn_prompt(records: list[dict[str, Any]]) -> float:
     """Median over trials of prompt tokens per model request."""
     values = [r["prompt_tokens"] / r["turns"] for r in records if r.get("turns")]
@@ -50,13 +59,14 @@ def table(runs: dict[str, list[dict[str, Any]]]) -> str:
     """The Markdown table for these runs (label -> trial records)."""
     rates = {label: pass_rates(records) for label, records in runs.items()}
     categories = sorted({c for r in rates.values() for c in r if c != "overall"})
+    tasks = task_counts([r for records in runs.values() for r in records])
     header = "| category | " + " | ".join(runs) + " |"
     lines = [header, "| --- |" + " ---: |" * len(runs)]
     for category in [*categories, "overall"]:
         cells = [
             f"{rates[label][category]:.0%}" if category in rates[label] else "-" for label in runs
         ]
-        name = f"**{category}**" if category == "overall" else category
+        name = "**overall**" if category == "overall" else f"{category} ({tasks[category]})"
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     trials = [str(len(records)) for records in runs.values()]
     lines.append("| trials | " + " | ".join(trials) + " |")

@@ -34,8 +34,8 @@ def test_pass_at_1_is_the_mean_over_tasks_of_each_tasks_share(tmp_path: Path) ->
     text = table.table({"before": table.load(path), "after": after})
     lines = text.splitlines()
     assert lines[0] == "| category | before | after |"
-    assert "| dates | 0% | 100% |" in lines
-    assert "| math | 75% | 100% |" in lines  # task a 1/2, task b 1/1
+    assert "| dates (1) | 0% | 100% |" in lines  # (1): the category's distinct tasks
+    assert "| math (2) | 75% | 100% |" in lines  # task a 1/2, task b 1/1
     assert "| **overall** | 50% | 100% |" in lines  # (0.5 + 1 + 0) / 3
     assert "| trials | 4 | 2 |" in lines
     assert "| prompt tokens per request (median) | 300 | 300 |" in lines
