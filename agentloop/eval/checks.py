@@ -36,6 +36,7 @@ from agentloop.result import ToolCallRecord
 
 _PLACEHOLDER = re.compile(r"\{\{\s*today\s*(?:([+-])\s*(\d+))?\s*(?::([^}]*))?\}\}")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_TODAY_DATE = re.compile(r"\btoday, (\d{4})-(\d{2})-(\d{2})\b")
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 DATE_TOOL = "current_date"
 
@@ -75,10 +76,14 @@ class CheckResult:
 
 
 def date_from_calls(calls: Sequence[ToolCallRecord], fallback: dt.date) -> dt.date:
-    """The date the first successful `current_date` call answered, else `fallback`."""
+    """Today as the first successful `current_date` call answered, else `fallback`.
+
+    A call with `days` answers "TARGET: N days after today, TODAY"; today is the date
+    after "today, ", else the first date of the output.
+    """
     for call in calls:
         if call.name == DATE_TOOL and call.ok:
-            found = _ISO_DATE.search(call.output)
+            found = _TODAY_DATE.search(call.output) or _ISO_DATE.search(call.output)
             if found:
                 try:
                     return dt.date(*(int(part) for part in found.groups()))

@@ -56,3 +56,17 @@ async def test_story_and_date(registry: ToolRegistry) -> None:
     assert len(story.split()) > 50
     assert "Ada" in await call(registry, "write_a_story", {"hero": "Ada"})
     assert (await call(registry, "current_date", {})).startswith("2025-03-14")
+
+
+async def test_date_some_days_from_today(registry: ToolRegistry) -> None:
+    """A date relative to today is one call: the answer first, today after it."""
+    ahead = await call(registry, "current_date", {"days": "100"})
+    assert ahead == "2025-06-22 (Sunday): 100 days after today, 2025-03-14 (Friday)"
+    ago = await call(registry, "current_date", {"days": -7})
+    assert ago == "2025-03-07 (Friday): 7 days before today, 2025-03-14 (Friday)"
+    assert await call(registry, "current_date", {"days": 0}) == "2025-03-14 (Friday)"
+
+
+async def test_date_out_of_range_says_what_to_send(registry: ToolRegistry) -> None:
+    outcome = await registry.call("current_date", {"days": 10**9}, context=ToolContext())
+    assert outcome.error == "tool_failed" and "use a smaller number" in outcome.content

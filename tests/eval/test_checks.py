@@ -214,6 +214,13 @@ def test_the_date_comes_from_the_current_date_tool() -> None:
     assert date_from_calls([call("current_date", {}, output="soon")], fallback) == fallback
 
 
+def test_today_is_read_from_an_offset_date_call() -> None:
+    """`current_date(days=100)` leads with the target date; today comes after it."""
+    output = "2025-04-10 (Thursday): 100 days after today, 2024-12-31 (Tuesday)"
+    ahead = call("current_date", {"days": 100}, output=output)
+    assert date_from_calls([ahead], dt.date(2000, 1, 1)) == dt.date(2024, 12, 31)
+
+
 def test_values_match_and_numbers_in() -> None:
     assert values_match({"a": 1}, {"a": "1.0", "b": 2})
     assert not values_match({"a": 1}, {"b": 1})

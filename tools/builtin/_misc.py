@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
-from tools import Tool, tool
+from tools import Tool, ToolError, tool
 
 _STORY = (
     "{hero} lived at the edge of a quiet town, where the river bent twice before reaching "
@@ -39,10 +39,28 @@ def date_tool(clock: Callable[[], datetime.date] | None = None) -> Tool:
     """
     today = clock or datetime.date.today
 
-    def current_date() -> str:
-        """Return today's date (YYYY-MM-DD) and weekday. Call it first for anything
-        relative to today: a date some days ahead or ago, a weekday, an age."""
+    def current_date(days: int = 0) -> str:
+        """Return today's date (YYYY-MM-DD) and weekday, or the date `days` from today.
+        Call it for anything relative to today: current_date(days=30) for 30 days from
+        now, current_date(days=-7) for a week ago; then answer with the date it returns.
+
+        Args:
+            days: Days to add to today (negative for the past); 0 for today.
+        """
         date = today()
-        return f"{date.isoformat()} ({date.strftime('%A')})"
+        if days == 0:
+            return _day(date)
+        try:
+            target = date + datetime.timedelta(days=days)
+        except OverflowError:
+            raise ToolError(
+                f"days={days} is past year 9999 or before year 1; use a smaller number."
+            ) from None
+        relation = "after" if days > 0 else "before"
+        return f"{_day(target)}: {abs(days)} days {relation} today, {_day(date)}"
 
     return tool(current_date)
+
+
+def _day(date: datetime.date) -> str:
+    return f"{date.isoformat()} ({date.strftime('%A')})"
