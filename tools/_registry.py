@@ -12,6 +12,7 @@ from typing import Any
 
 from sandbox import sanitize_text
 from tools._arguments import ArgumentsError, cap_output, parse_arguments, render_result
+from tools._hints import other_tool_hint
 from tools._log import get_logger
 from tools._server_schema import rejected_tool, schema_for_server
 from tools._tool import Tool, tool
@@ -206,9 +207,11 @@ class ToolRegistry:
             message = f"Error: {tool.name} timed out after {tool.timeout:g} s and was stopped."
             return _fail(tool.name, arguments, "timeout", message, started)
         except ToolRefused as exc:
-            return _fail(tool.name, arguments, "refused", str(exc), started)
+            message = f"{exc}{other_tool_hint(tool.name, str(exc), self._tools)}"
+            return _fail(tool.name, arguments, "refused", message, started)
         except ToolError as exc:
-            return _fail(tool.name, arguments, "tool_failed", f"Error: {exc}", started)
+            message = f"Error: {exc}{other_tool_hint(tool.name, str(exc), self._tools)}"
+            return _fail(tool.name, arguments, "tool_failed", message, started)
         except Exception as exc:
             log.info("tool.failed", tool=tool.name, error_type=type(exc).__name__)
             message = f"Error: {tool.name} raised {type(exc).__name__}: {exc}"

@@ -167,3 +167,16 @@ async def test_threads_and_children_do_not_run_between_calls(cgroups: bool) -> N
         assert (await run(registry, context, "import time; time.sleep(0.2)"))[0]
         assert all(p.stat().st_size > n for p, n in zip(ticks, sizes, strict=True))
         await context.aclose()
+
+
+async def test_code_calling_a_tool_by_name_is_told_it_is_a_tool(box: Sandbox) -> None:
+    """The 1.5B wrote `print(add_number(2 ** 20, 1000))` for "use python, then add_number"."""
+    from tools.builtin import math_tools
+
+    tools = [python_tool(box, PythonPolicy(timeout=3, standby=False)), *math_tools()]
+    context = ToolContext(run_id="h")
+    async with ToolRegistry(tools) as registry:
+        ok, content = await run(registry, context, "print(add_number(2 ** 20, 1000))")
+    await context.aclose()
+    assert not ok and "NameError: name 'add_number' is not defined" in content
+    assert "call add_number as its own tool call" in content
