@@ -206,12 +206,12 @@ class ToolRegistry:
             log.info("tool.timeout", tool=tool.name, timeout=tool.timeout)
             message = f"Error: {tool.name} timed out after {tool.timeout:g} s and was stopped."
             return _fail(tool.name, arguments, "timeout", message, started)
-        except ToolRefused as exc:
-            message = f"{exc}{other_tool_hint(tool.name, str(exc), self._tools)}"
-            return _fail(tool.name, arguments, "refused", message, started)
-        except ToolError as exc:
-            message = f"Error: {exc}{other_tool_hint(tool.name, str(exc), self._tools)}"
-            return _fail(tool.name, arguments, "tool_failed", message, started)
+        except ToolError as exc:  # ToolRefused too: the refusal text stands alone
+            refused = isinstance(exc, ToolRefused)
+            message = f"{'' if refused else 'Error: '}{exc}"
+            message += other_tool_hint(tool.name, str(exc), self._tools)
+            kind: ToolErrorKind = "refused" if refused else "tool_failed"
+            return _fail(tool.name, arguments, kind, message, started)
         except Exception as exc:
             log.info("tool.failed", tool=tool.name, error_type=type(exc).__name__)
             message = f"Error: {tool.name} raised {type(exc).__name__}: {exc}"

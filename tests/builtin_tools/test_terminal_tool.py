@@ -62,3 +62,13 @@ async def test_timeout_says_so(box: Sandbox) -> None:
 async def test_git_works_inside(box: Sandbox) -> None:
     ok, content = await call(box, "git init -q . && git add . && git status --short")
     assert ok and "exit code: 0" in content, content
+
+
+async def test_running_another_tool_as_a_program_is_told_it_is_a_tool(box: Sandbox) -> None:
+    """The refusal's own wording is what the other-tool hint recognises."""
+    from tools.builtin import math_tools
+
+    registry = ToolRegistry([terminal_tool(box, CommandPolicy()), *math_tools()])
+    outcome = await registry.call("terminal", {"command": "add_number 2 3"}, context=ToolContext())
+    assert outcome.error == "refused" and "was not run" in outcome.content
+    assert "call add_number as its own tool call" in outcome.content
